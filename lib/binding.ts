@@ -1,0 +1,179 @@
+// The typed surface of the native addon: the only place where `any` crosses into TypeScript.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface NativeTrainingState {
+  epochsDone: number;
+  rng: BigUint64Array;
+  optimizer: { kind: number; step: number; slots: Float32Array[] };
+}
+
+export interface NativeModel {
+  paramCount(): number;
+  getParams(): Float32Array;
+  setParams(params: Float32Array): void;
+  predict(x: Float32Array, rows: number): Float32Array;
+  predictAsync(x: Float32Array, rows: number): Promise<Float32Array>;
+  setNormalization(mean: Float32Array | null, std?: Float32Array): void;
+  getNormalization(): { mean: Float32Array; std: Float32Array } | null;
+  getTrainingState(): NativeTrainingState | null;
+  setTrainingState(state: NativeTrainingState | null): void;
+  lossAndGradients(
+    x: Float32Array,
+    rows: number,
+    y: Float32Array | null,
+    labels: Int32Array | null,
+    loss: number,
+  ): { loss: number; grads: Float32Array };
+  isTraining(): boolean;
+}
+
+export interface NativeOptimizerConfig {
+  kind: number;
+  learningRate: number;
+  momentum: number;
+  nesterov: boolean;
+  beta1: number;
+  beta2: number;
+  rho: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export interface NativeTrainConfig {
+  loss: number;
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  diagnostics: boolean;
+  resume: boolean;
+  optimizer: NativeOptimizerConfig;
+}
+
+export enum RunState {
+  Running = 0,
+  Completed = 1,
+  Cancelled = 2,
+  Diverged = 3,
+  Failed = 4,
+}
+
+export interface NativeDrain {
+  state: RunState;
+  records: Float64Array;
+  error?: string;
+  divergedEpoch?: number;
+  divergedBatch?: number;
+  divergedLoss?: number;
+}
+
+export interface NativeSession {
+  start(): void;
+  allow(epochsThrough: number): void;
+  drain(): NativeDrain;
+  cancel(): void;
+  close(): void;
+}
+
+export interface EpilogueSpec {
+  kind: number;
+  activation: number;
+  slope: number;
+  bias?: Float32Array;
+  actOutput?: Float32Array;
+  ldActOutput?: number;
+}
+
+/** Kernel entry points per ISA, for the test suite only. */
+export interface NativeTesting {
+  isaSupported(isa: string): boolean;
+  activationForward(isa: string, kind: number, slope: number, x: Float32Array): Float32Array;
+  activationBackward(isa: string, kind: number, slope: number, y: Float32Array, dy: Float32Array): Float32Array;
+  softmaxRows(isa: string, z: Float32Array, rows: number, cols: number): Float32Array;
+  columnSums(isa: string, x: Float32Array, rows: number, cols: number): Float32Array;
+  sumSquares(isa: string, x: Float32Array): number;
+  lossAndGrad(
+    isa: string,
+    loss: number,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    y: Float32Array | null,
+    labels: Int32Array | null,
+    scale: number,
+  ): { loss: number; correct: number; squaredError: number; grad: Float32Array };
+  sgemm(
+    isa: string,
+    threads: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    epilogue: EpilogueSpec | null,
+  ): Float32Array;
+}
+
+export interface NativeAddon {
+  NativeModel: new (
+    inputs: number,
+    units: number[],
+    activations: number[],
+    slopes: number[],
+    seed: number,
+  ) => NativeModel;
+  NativeSession: new (
+    model: NativeModel,
+    x: Float32Array,
+    rows: number,
+    y: Float32Array | null,
+    labels: Int32Array | null,
+    config: NativeTrainConfig,
+    notify: () => void,
+  ) => NativeSession;
+  recordLayout: { fields: string[]; layerFields: string[] };
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
+  ): void;
+  kernelName(): string;
+  getThreads(): number;
+  testing: NativeTesting;
+}
+
+function load(): NativeAddon {
+  const requireHere = createRequire(import.meta.url);
+  // An explicit path wins (sanitizer builds, debugging); otherwise pkg-prebuilds looks in
+  // build/Release (a local build) and then prebuilds/<platform>-<arch>/.
+  const explicit = process.env.MLPSTREAM_ADDON_PATH;
+  if (explicit) return requireHere(path.resolve(explicit)) as NativeAddon;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const loader = requireHere('pkg-prebuilds') as (root: string, options: unknown) => NativeAddon;
+  return loader(root, requireHere(path.join(root, 'binding-options.cjs')));
+}
+
+export const native: NativeAddon = load();

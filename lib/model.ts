@@ -1,0 +1,364 @@
+// The public model: architecture, weights in native memory, training as a stream,
+// prediction, and conversion to and from the model file format.
+import { readModelFile, writeFileAtomic } from './atomic-file.js';
+import { native, type NativeModel, type NativeOptimizerConfig } from './binding.js';
+import {
+  ACTIVATIONS,
+  activationCode,
+  DEFAULT_LEAKY_SLOPE,
+  LOSSES,
+  lossCode,
+  OPTIMIZERS,
+  optimizerCode,
+} from './codes.js';
+import { ModelBusyError } from './errors.js';
+import { decodeModel, encodeModel, MAX_LAYERS, MAX_UNITS, type ModelSnapshot } from './format.js';
+import { TrainingStream } from './train.js';
+import type {
+  ActivationName,
+  LayerSummary,
+  LayerWeights,
+  LossName,
+  Matrix,
+  MLPOptions,
+  OptimizerOptions,
+  TrainingData,
+  TrainOptions,
+} from './types.js';
+import {
+  assertBoolean,
+  assertInteger,
+  assertKnownKeys,
+  assertNumber,
+  assertObject,
+  assertOneOf,
+  isLabelVector,
+  toLabels,
+  toMatrix,
+} from './validate.js';
+
+const DEFAULT_HIGH_WATER_MARK = 16;
+const DEFAULT_BATCH_SIZE = 32;
+
+function defaultLoss(output: ActivationName): LossName {
+  if (output === 'sigmoid') return 'binaryCrossEntropy';
+  if (output === 'softmax') return 'crossEntropy';
+  return 'mse';
+}
+
+/** Why `loss` cannot train an output layer with `output`, or null when it can. */
+function lossMismatch(loss: LossName, output: ActivationName): string | null {
+  if (loss === 'binaryCrossEntropy' && output !== 'sigmoid') {
+    return `loss 'binaryCrossEntropy' needs a sigmoid output layer, but the output layer is '${output}'`;
+  }
+  if (loss === 'crossEntropy' && output !== 'softmax') {
+    return `loss 'crossEntropy' needs a softmax output layer, but the output layer is '${output}'`;
+  }
+  if (loss === 'mse' && output === 'softmax') {
+    return "loss 'mse' cannot train a softmax output layer; use 'crossEntropy'";
+  }
+  return null;
+}
+
+function resolveOptimizer(value: unknown): NativeOptimizerConfig {
+  const options: Record<string, unknown> =
+    typeof value === 'string' ? { type: value } : value === undefined ? { type: 'sgd' } : (value as Record<string, unknown>);
+  assertObject(options, 'options.optimizer');
+  assertKnownKeys(options, 'options.optimizer', [
+    'type', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'epsilon', 'weightDecay',
+  ]);
+  const type = assertOneOf(options.type, 'options.optimizer.type', OPTIMIZERS);
+  const o = options as Partial<OptimizerOptions>;
+  const num = (v: unknown, name: string, fallback: number, bounds: Parameters<typeof assertNumber>[2]) =>
+    v === undefined ? fallback : assertNumber(v, `options.optimizer.${name}`, bounds);
+  const defaultLr = type === 'adam' || type === 'adamw' ? 0.001 : 0.01;
+  return {
+    kind: optimizerCode(type),
+    learningRate: num(o.learningRate, 'learningRate', defaultLr, { min: 0, minExclusive: true }),
+    momentum: num(o.momentum, 'momentum', 0, { min: 0, max: 1, maxExclusive: true }),
+    nesterov: o.nesterov === undefined ? false : assertBoolean(o.nesterov, 'options.optimizer.nesterov'),
+    beta1: num(o.beta1, 'beta1', 0.9, { min: 0, max: 1, maxExclusive: true }),
+    beta2: num(o.beta2, 'beta2', 0.999, { min: 0, max: 1, maxExclusive: true }),
+    rho: num(o.rho, 'rho', 0.99, { min: 0, max: 1, maxExclusive: true }),
+    epsilon: num(o.epsilon, 'epsilon', 1e-8, { min: 0, minExclusive: true }),
+    weightDecay: num(o.weightDecay, 'weightDecay', type === 'adamw' ? 0.01 : 0, { min: 0 }),
+  };
+}
+
+function normalizeLayers(value: unknown): LayerSummary[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError('options.layers must be a non-empty array of { units, activation }');
+  }
+  if (value.length > MAX_LAYERS) throw new RangeError(`options.layers has ${value.length} layers; at most ${MAX_LAYERS}`);
+  return value.map((raw: unknown, l: number): LayerSummary => {
+    const name = `options.layers[${l}]`;
+    assertObject(raw, name);
+    assertKnownKeys(raw, name, ['units', 'activation', 'leakySlope']);
+    const units = assertInteger(raw.units, `${name}.units`, 1, MAX_UNITS);
+    const activation = raw.activation === undefined ? 'relu' : assertOneOf(raw.activation, `${name}.activation`, ACTIVATIONS);
+    if (activation === 'softmax' && l !== value.length - 1) {
+      throw new RangeError(`${name}: softmax is only allowed on the output layer`);
+    }
+    const layer: LayerSummary = { units, activation };
+    if (activation === 'leakyRelu') {
+      layer.leakySlope =
+        raw.leakySlope === undefined
+          ? DEFAULT_LEAKY_SLOPE
+          : assertNumber(raw.leakySlope, `${name}.leakySlope`, { min: 0, max: 1, maxExclusive: true });
+    } else if (raw.leakySlope !== undefined) {
+      throw new TypeError(`${name}.leakySlope applies to 'leakyRelu' layers only`);
+    }
+    return layer;
+  });
+}
+
+/** A multilayer perceptron: dense layers trained natively, off the main thread. */
+export class MLP {
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly layers: readonly Readonly<LayerSummary>[];
+  readonly seed: number;
+  /** The loss of the last training run (saved with the model). */
+  loss: LossName | undefined;
+  /** @internal */
+  readonly native: NativeModel;
+
+  constructor(options: MLPOptions) {
+    assertObject(options, 'options');
+    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed']);
+    this.inputs = assertInteger(options.inputs, 'options.inputs', 1, MAX_UNITS);
+    this.layers = Object.freeze(normalizeLayers(options.layers).map((l) => Object.freeze(l)));
+    this.seed = options.seed === undefined ? 0 : assertInteger(options.seed, 'options.seed', 0);
+    this.outputs = this.layers[this.layers.length - 1]!.units;
+    this.native = new native.NativeModel(
+      this.inputs,
+      this.layers.map((l) => l.units),
+      this.layers.map((l) => activationCode(l.activation)),
+      this.layers.map((l) => l.leakySlope ?? DEFAULT_LEAKY_SLOPE),
+      this.seed,
+    );
+  }
+
+  /** Number of trainable parameters (weights and biases). */
+  get parameterCount(): number {
+    return this.native.paramCount();
+  }
+
+  /** True while a training run owns the model. */
+  get isTraining(): boolean {
+    return this.native.isTraining();
+  }
+
+  /**
+   * Trains the model; returns a Readable of per-epoch metrics (`for await` it). The run goes
+   * at the reader's pace; `break`, `destroy()` or the `signal` stop it before the next
+   * mini-batch, leaving the weights of the last completed epoch.
+   */
+  train(data: TrainingData, options: TrainOptions): TrainingStream {
+    assertObject(data, 'data');
+    assertObject(options, 'options');
+    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', [
+      'epochs', 'batchSize', 'loss', 'optimizer', 'shuffle', 'seed', 'highWaterMark', 'signal', 'diagnostics', 'resume',
+    ]);
+    if (this.native.isTraining()) throw new ModelBusyError('start another training run');
+    const epochs = assertInteger(options.epochs, 'options.epochs', 1, 2 ** 40);
+    const output = this.layers[this.layers.length - 1]!.activation;
+    const loss = options.loss === undefined ? defaultLoss(output) : assertOneOf(options.loss, 'options.loss', LOSSES);
+    const mismatch = lossMismatch(loss, output);
+    if (mismatch) throw new RangeError(mismatch);
+    const optimizer = resolveOptimizer(options.optimizer);
+    const shuffle = options.shuffle === undefined ? true : assertBoolean(options.shuffle, 'options.shuffle');
+    const seed = options.seed === undefined ? this.seed : assertInteger(options.seed, 'options.seed', 0);
+    const highWaterMark =
+      options.highWaterMark === undefined
+        ? DEFAULT_HIGH_WATER_MARK
+        : assertInteger(options.highWaterMark, 'options.highWaterMark', 1, 1 << 20);
+    const diagnostics = options.diagnostics === undefined ? true : assertBoolean(options.diagnostics, 'options.diagnostics');
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new TypeError('options.signal must be an AbortSignal');
+    }
+    const state = this.native.getTrainingState();
+    const resume =
+      options.resume === undefined
+        ? state !== null && state.optimizer.kind === optimizer.kind
+        : assertBoolean(options.resume, 'options.resume');
+
+    const { data: x, rows } = toMatrix(data.x, this.inputs, 'data.x', 'inputs');
+    if (rows === 0) throw new RangeError('data.x has no rows');
+    let y: Float32Array | null = null;
+    let labels: Int32Array | null = null;
+    if (loss === 'crossEntropy' && isLabelVector(data.y)) {
+      labels = toLabels(data.y, this.outputs, 'data.y');
+      if (labels.length !== rows) throw new RangeError(`data.y has ${labels.length} labels but data.x has ${rows} rows`);
+    } else {
+      const targets = toMatrix(data.y, this.outputs, 'data.y', 'targets');
+      if (targets.rows !== rows) throw new RangeError(`data.y has ${targets.rows} rows but data.x has ${rows}`);
+      y = targets.data;
+      checkTargetRange(y, loss, this.outputs);
+    }
+    let batchSize: number;
+    if (options.batchSize === 'full') batchSize = 0;
+    else if (options.batchSize === undefined) batchSize = Math.min(DEFAULT_BATCH_SIZE, rows);
+    else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
+    this.loss = loss;
+
+    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, optimizer };
+    return new TrainingStream(
+      (notify) => new native.NativeSession(this.native, x, rows, y, labels, config, notify),
+      { highWaterMark, signal: options.signal, depth: this.layers.length, rowsPerEpoch: rows },
+    );
+  }
+
+  /**
+   * Runs the model on rows of inputs; returns a Float32Array of rows x outputs, row-major
+   * (probabilities for sigmoid and softmax outputs). Synchronous: meant for single samples
+   * and small batches; use predictAsync for large ones.
+   */
+  predict(x: Matrix): Float32Array {
+    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
+    return this.native.predict(data, rows);
+  }
+
+  /** Like predict, off the main thread. */
+  async predictAsync(x: Matrix): Promise<Float32Array> {
+    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
+    return this.native.predictAsync(data, rows);
+  }
+
+  /** Each layer's weights ([inputs, units] row-major) and bias, as copies. */
+  getWeights(): LayerWeights[] {
+    const params = this.native.getParams();
+    const out: LayerWeights[] = [];
+    let offset = 0;
+    let fanIn = this.inputs;
+    for (const layer of this.layers) {
+      const w = fanIn * layer.units;
+      out.push({
+        weights: params.slice(offset, offset + w),
+        bias: params.slice(offset + w, offset + w + layer.units),
+        shape: [fanIn, layer.units],
+      });
+      offset += w + layer.units;
+      fanIn = layer.units;
+    }
+    return out;
+  }
+
+  /** Replaces every layer's weights and bias (same shapes as getWeights returns). */
+  setWeights(layers: readonly LayerWeights[]): void {
+    if (!Array.isArray(layers) || layers.length !== this.layers.length) {
+      throw new TypeError(`setWeights needs an array of ${this.layers.length} layers`);
+    }
+    if (this.native.isTraining()) throw new ModelBusyError('set weights');
+    const params = new Float32Array(this.native.paramCount());
+    let offset = 0;
+    let fanIn = this.inputs;
+    this.layers.forEach((layer, l) => {
+      const entry: unknown = layers[l];
+      assertObject(entry, `layers[${l}]`);
+      const { weights, bias } = entry;
+      if (!(weights instanceof Float32Array) || weights.length !== fanIn * layer.units) {
+        throw new RangeError(`layers[${l}].weights must be a Float32Array of ${fanIn * layer.units} (${fanIn} x ${layer.units})`);
+      }
+      if (!(bias instanceof Float32Array) || bias.length !== layer.units) {
+        throw new RangeError(`layers[${l}].bias must be a Float32Array of ${layer.units}`);
+      }
+      for (const [name, array] of [['weights', weights], ['bias', bias]] as const) {
+        const bad = array.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) throw new RangeError(`layers[${l}].${name}[${bad}] is ${array[bad]}; weights must be finite`);
+      }
+      params.set(weights, offset);
+      params.set(bias, offset + weights.length);
+      offset += weights.length + bias.length;
+      fanIn = layer.units;
+    });
+    this.native.setParams(params);
+  }
+
+  /** A plain description of the architecture. */
+  toJSON(): { inputs: number; outputs: number; layers: LayerSummary[]; parameters: number; seed: number; loss?: LossName } {
+    const summary: ReturnType<MLP['toJSON']> = {
+      inputs: this.inputs,
+      outputs: this.outputs,
+      layers: this.layers.map((l) => ({ ...l })),
+      parameters: this.parameterCount,
+      seed: this.seed,
+    };
+    if (this.loss) summary.loss = this.loss;
+    return summary;
+  }
+
+  /** @internal */
+  snapshot(): ModelSnapshot {
+    const snapshot: ModelSnapshot = {
+      inputs: this.inputs,
+      layers: this.layers.map((l) => ({ ...l })),
+      seed: this.seed,
+      params: this.native.getParams(),
+    };
+    if (this.loss) snapshot.loss = this.loss;
+    const norm = this.native.getNormalization();
+    if (norm) snapshot.normalization = norm;
+    const state = this.native.getTrainingState();
+    if (state) {
+      snapshot.trainingState = {
+        epochsDone: state.epochsDone,
+        rng: state.rng,
+        optimizer: { type: OPTIMIZERS[state.optimizer.kind]!, step: state.optimizer.step, slots: state.optimizer.slots },
+      };
+    }
+    return snapshot;
+  }
+
+  /** The model file's bytes (a safetensors file; see docs/FORMAT.md). */
+  toBuffer(): Buffer {
+    const bytes = encodeModel(this.snapshot());
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Saves the model atomically: the file at `path` is either the old one or the whole new one. */
+  async save(path: string): Promise<void> {
+    await writeFileAtomic(path, encodeModel(this.snapshot()));
+  }
+
+  /** @internal */
+  static fromSnapshot(s: ModelSnapshot): MLP {
+    const model = new MLP({ inputs: s.inputs, layers: s.layers, seed: s.seed });
+    model.native.setParams(s.params);
+    if (s.loss) model.loss = s.loss;
+    if (s.normalization) model.native.setNormalization(s.normalization.mean, s.normalization.std);
+    if (s.trainingState) {
+      const t = s.trainingState;
+      model.native.setTrainingState({
+        epochsDone: t.epochsDone,
+        rng: t.rng,
+        optimizer: { kind: optimizerCode(t.optimizer.type), step: t.optimizer.step, slots: t.optimizer.slots },
+      });
+    }
+    return model;
+  }
+
+  /** A model from the bytes of a model file; throws ModelFormatError if they are not one. */
+  static fromBuffer(bytes: Uint8Array): MLP {
+    return MLP.fromSnapshot(decodeModel(bytes));
+  }
+}
+
+function checkTargetRange(y: Float32Array, loss: LossName, outputs: number): void {
+  if (loss === 'mse') return;
+  const [min, max] = loss === 'binaryCrossEntropy' ? [0, 1] : [0, Infinity];
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (v < min || v > max) {
+      throw new RangeError(
+        `data.y[${Math.floor(i / outputs)}][${i % outputs}] is ${v}; ${loss} targets must be ` +
+          (loss === 'binaryCrossEntropy' ? 'in [0, 1]' : 'non-negative (one-hot or probability rows)'),
+      );
+    }
+  }
+}
+
+/** Loads a model file saved by `model.save()`; throws ModelFormatError if it is not a valid one. */
+export async function loadModel(path: string): Promise<MLP> {
+  return MLP.fromBuffer(await readModelFile(path));
+}

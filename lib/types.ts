@@ -1,0 +1,119 @@
+/** Activation of a dense layer. `softmax` is for the output layer of a multi-class classifier. */
+export type ActivationName = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'softmax';
+
+export type LossName = 'mse' | 'binaryCrossEntropy' | 'crossEntropy';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+
+export interface LayerOptions {
+  units: number;
+  /** Defaults to 'relu'. */
+  activation?: ActivationName;
+  /** Slope of leakyRelu for negative inputs, in [0, 1). Defaults to 0.01. */
+  leakySlope?: number;
+}
+
+export interface MLPOptions {
+  inputs: number;
+  layers: LayerOptions[];
+  /** Seed of the weight initialisation (and the default seed of training). Defaults to 0. */
+  seed?: number;
+}
+
+export interface LayerSummary {
+  units: number;
+  activation: ActivationName;
+  leakySlope?: number;
+}
+
+export interface OptimizerOptions {
+  type: OptimizerName;
+  /** Defaults: sgd 0.01, adam/adamw 0.001, rmsprop 0.01. */
+  learningRate?: number;
+  /** sgd: momentum factor (PyTorch's form). Default 0. */
+  momentum?: number;
+  /** sgd: Nesterov momentum. Default false. */
+  nesterov?: boolean;
+  /** adam/adamw. Defaults 0.9 and 0.999. */
+  beta1?: number;
+  beta2?: number;
+  /** rmsprop: decay of the squared-gradient average. Default 0.99. */
+  rho?: number;
+  /** adam/adamw/rmsprop. Default 1e-8. */
+  epsilon?: number;
+  /** L2 penalty added to the gradient; decoupled weight decay for adamw (default 0.01 there, else 0). */
+  weightDecay?: number;
+}
+
+export type Matrix = number[][] | Float32Array;
+export type Labels = number[] | Int32Array;
+
+export interface TrainingData {
+  /** Rows of inputs: number[][] or a flat row-major Float32Array. */
+  x: Matrix;
+  /** Targets: rows of outputs (number[][] or flat Float32Array); for crossEntropy also class indices. */
+  y: Matrix | Labels;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  /** Rows per mini-batch, or 'full' for full-batch gradient descent. Default 32. */
+  batchSize?: number | 'full';
+  /** Default: binaryCrossEntropy for a sigmoid output, crossEntropy for softmax, else mse. */
+  loss?: LossName;
+  /** Default: { type: 'sgd', learningRate: 0.01 }. A name alone uses that optimizer's defaults. */
+  optimizer?: OptimizerOptions | OptimizerName;
+  /** Shuffle the rows every epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Seed of the shuffling. Defaults to the model's seed. */
+  seed?: number;
+  /** Epochs that may wait unread before training pauses. Default 16. */
+  highWaterMark?: number;
+  /** Aborting stops training before the next mini-batch; the stream errors with an AbortError. */
+  signal?: AbortSignal;
+  /** Per-layer gradient/weight norms, dead and saturated units in each epoch's metrics. Default true. */
+  diagnostics?: boolean;
+  /**
+   * Continue from the optimizer state (moments, step, shuffle RNG) the model carries from an
+   * earlier run or a checkpoint file. Default true when the model has such state.
+   */
+  resume?: boolean;
+}
+
+export interface LayerDiagnostics {
+  /** Root-mean-square over the epoch's steps of this layer's gradient L2 norm. */
+  gradNorm: number;
+  /** L2 norm of this layer's weights at the end of the epoch. */
+  weightNorm: number;
+  /** ReLU/LeakyReLU layers: fraction of units that were <= 0 for every sample of the epoch. */
+  deadFraction?: number;
+  /** Sigmoid/tanh layers: fraction of outputs within 1% of an asymptote. */
+  saturatedFraction?: number;
+}
+
+export interface EpochMetrics {
+  /** 1-based, counted over the model's whole training history. */
+  epoch: number;
+  /** Mean training loss over the epoch's samples (each batch's loss before its update). */
+  loss: number;
+  /** Classification losses: fraction of correct predictions (per output for binaryCrossEntropy). */
+  accuracy?: number;
+  /** mse: root-mean-square error, and the coefficient of determination. */
+  rmse?: number;
+  r2?: number;
+  learningRate: number;
+  /** Wall time of this epoch's compute. */
+  epochMs: number;
+  /** Wall time since the run started, at the end of this epoch. */
+  elapsedMs: number;
+  samplesPerSecond: number;
+  batches: number;
+  layers: LayerDiagnostics[];
+}
+
+export interface LayerWeights {
+  /** Row-major [inputs, units]: output = input * weights + bias. */
+  weights: Float32Array;
+  bias: Float32Array;
+  shape: [number, number];
+}

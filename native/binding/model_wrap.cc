@@ -1,0 +1,331 @@
+#include "binding/model_wrap.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "binding/addon.h"
+#include "binding/convert.h"
+
+namespace mlpstream {
+
+namespace {
+
+constexpr int kMaxUnits = 1 << 24;
+constexpr int kMaxLayers = 4096;
+
+ActivationSpec activation_from(Napi::Env env, const Napi::Value& code, const Napi::Value& slope) {
+  const auto kind = convert::integer(code, "activation code", 0, static_cast<int>(Activation::kSoftmax));
+  const double s = convert::number(slope, "leaky slope");
+  if (s < 0.0 || s >= 1.0) convert::throw_range(env, "leaky slope must be in [0, 1)");
+  return ActivationSpec{static_cast<Activation>(kind), static_cast<float>(s)};
+}
+
+Napi::Float32Array copy_to_js(Napi::Env env, const float* data, std::size_t n) {
+  auto out = Napi::Float32Array::New(env, n);
+  if (n != 0) std::memcpy(out.Data(), data, n * sizeof(float));
+  return out;
+}
+
+// Runs a batch prediction off the JS thread. The input is copied first: a typed array's
+// memory may be detached or reused by JS while the work runs.
+class PredictWorker : public Napi::AsyncWorker {
+ public:
+  PredictWorker(Napi::Env env, std::shared_ptr<Model> model, const KernelTable& kernels, ThreadPool* pool,
+                const float* x, int rows)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)),
+        kernels_(kernels), pool_(pool), rows_(rows) {
+    const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().inputs());
+    input_.resize(n);
+    if (n != 0) std::memcpy(input_.data(), x, n * sizeof(float));
+    output_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().outputs()));
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      model_->predict(kernels_, pool_, input_.data(), rows_, output_.data());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(copy_to_js(Env(), output_.data(), output_.size())); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Model> model_;
+  const KernelTable& kernels_;
+  ThreadPool* pool_;
+  int rows_;
+  AlignedBuffer<float> input_;
+  AlignedBuffer<float> output_;
+};
+
+}  // namespace
+
+Napi::Function ModelWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {
+                         InstanceMethod<&ModelWrap::param_count>("paramCount"),
+                         InstanceMethod<&ModelWrap::get_params>("getParams"),
+                         InstanceMethod<&ModelWrap::set_params>("setParams"),
+                         InstanceMethod<&ModelWrap::predict>("predict"),
+                         InstanceMethod<&ModelWrap::predict_async>("predictAsync"),
+                         InstanceMethod<&ModelWrap::set_normalization>("setNormalization"),
+                         InstanceMethod<&ModelWrap::get_normalization>("getNormalization"),
+                         InstanceMethod<&ModelWrap::get_training_state>("getTrainingState"),
+                         InstanceMethod<&ModelWrap::set_training_state>("setTrainingState"),
+                         InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
+                         InstanceMethod<&ModelWrap::is_training>("isTraining"),
+                     });
+}
+
+// new NativeModel(inputs, units[], activationCodes[], leakySlopes[], seed)
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) convert::throw_type(env, "NativeModel(inputs, units, activations, slopes, seed)");
+  const int inputs = static_cast<int>(convert::integer(info[0], "inputs", 1, kMaxUnits));
+  if (!info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray()) {
+    convert::throw_type(env, "units, activations and slopes must be arrays");
+  }
+  const auto units = info[1].As<Napi::Array>();
+  const auto activations = info[2].As<Napi::Array>();
+  const auto slopes = info[3].As<Napi::Array>();
+  if (units.Length() < 1 || units.Length() > kMaxLayers || activations.Length() != units.Length() ||
+      slopes.Length() != units.Length()) {
+    convert::throw_range(env, "units, activations and slopes must have the same length, 1 to 4096");
+  }
+  std::vector<LayerSpec> layers;
+  for (std::uint32_t l = 0; l < units.Length(); ++l) {
+    LayerSpec spec;
+    spec.units = static_cast<int>(convert::integer(units.Get(l), "units", 1, kMaxUnits));
+    spec.activation = activation_from(env, activations.Get(l), slopes.Get(l));
+    layers.push_back(spec);
+  }
+  const auto seed = static_cast<std::uint64_t>(convert::integer(info[4], "seed", 0, (std::int64_t{1} << 53)));
+  try {
+    model_ = std::make_shared<Model>(Architecture(inputs, std::move(layers)));
+  } catch (const std::invalid_argument& e) {
+    convert::throw_range(env, e.what());
+  }
+  model_->initialize(seed);
+}
+
+void ModelWrap::require_idle(Napi::Env env, const char* action) const {
+  if (training_) {
+    Napi::Error error = Napi::Error::New(env, std::string("cannot ") + action + " while the model is training");
+    error.Set("code", Napi::String::New(env, "ERR_MODEL_BUSY"));
+    throw error;
+  }
+}
+
+Napi::Value ModelWrap::param_count(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(model_->architecture().param_count()));
+}
+
+Napi::Value ModelWrap::is_training(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), training_); }
+
+Napi::Value ModelWrap::get_params(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  return copy_to_js(info.Env(), model_->params().data(), model_->params().size());
+}
+
+void ModelWrap::set_params(const Napi::CallbackInfo& info) {
+  require_idle(info.Env(), "set weights");
+  auto params = convert::float32_array(info[0], "params");
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  convert::require_length(params, model_->params().size(), "params");
+  std::memcpy(model_->params().data(), params.Data(), params.ElementLength() * sizeof(float));
+  // New weights make any saved optimizer state meaningless for them.
+  model_->training_state().reset();
+}
+
+// predict(x: Float32Array, rows): Float32Array (rows x outputs)
+Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = convert::float32_array(info[0], "x");
+  const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
+  const Architecture& arch = model_->architecture();
+  convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  auto out = Napi::Float32Array::New(env, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs()));
+  if (rows == 0) return out;
+  AddonData& data = addon_data(env);
+  model_->predict(*data.kernels, data.pool.get(), x.Data(), rows, out.Data());
+  return out;
+}
+
+Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = convert::float32_array(info[0], "x");
+  const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
+  const Architecture& arch = model_->architecture();
+  convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  AddonData& data = addon_data(env);
+  auto* worker = new PredictWorker(env, model_, *data.kernels, data.pool.get(), x.Data(), rows);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// setNormalization(mean: Float32Array, std: Float32Array) or setNormalization(null)
+void ModelWrap::set_normalization(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require_idle(env, "change the normalisation");
+  const std::size_t inputs = static_cast<std::size_t>(model_->architecture().inputs());
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    std::lock_guard<std::mutex> lock(model_->mutex());
+    model_->normalization().reset();
+    return;
+  }
+  auto mean = convert::float32_array(info[0], "mean");
+  auto std_dev = convert::float32_array(info[1], "std");
+  convert::require_length(mean, inputs, "mean");
+  convert::require_length(std_dev, inputs, "std");
+  Normalization norm;
+  norm.mean.resize(inputs);
+  norm.inv_std.resize(inputs);
+  for (std::size_t i = 0; i < inputs; ++i) {
+    const float s = std_dev.Data()[i];
+    if (!std::isfinite(mean.Data()[i]) || !std::isfinite(s) || s <= 0.0f) {
+      convert::throw_range(env, "normalisation needs finite means and positive finite standard deviations (feature " +
+                                    std::to_string(i) + ")");
+    }
+    norm.mean[i] = mean.Data()[i];
+    norm.inv_std[i] = 1.0f / s;
+  }
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  model_->normalization() = std::move(norm);
+}
+
+Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  if (!model_->normalization()) return env.Null();
+  const Normalization& norm = *model_->normalization();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("mean", copy_to_js(env, norm.mean.data(), norm.mean.size()));
+  auto std_dev = Napi::Float32Array::New(env, norm.inv_std.size());
+  for (std::size_t i = 0; i < norm.inv_std.size(); ++i) std_dev.Data()[i] = 1.0f / norm.inv_std[i];
+  out.Set("std", std_dev);
+  return out;
+}
+
+// { epochsDone, rng: BigUint64Array(4), optimizer: { kind, step, slots: Float32Array[] } } or null
+Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  const auto& state = model_->training_state();
+  if (!state) return env.Null();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("epochsDone", Napi::Number::New(env, static_cast<double>(state->epochs_done)));
+  auto rng = Napi::BigUint64Array::New(env, 4);
+  for (std::size_t i = 0; i < 4; ++i) rng.Data()[i] = state->rng[i];
+  out.Set("rng", rng);
+  Napi::Object optimizer = Napi::Object::New(env);
+  optimizer.Set("kind", Napi::Number::New(env, static_cast<double>(state->optimizer_config.kind)));
+  optimizer.Set("step", Napi::Number::New(env, static_cast<double>(state->optimizer.step)));
+  Napi::Array slots = Napi::Array::New(env, state->optimizer.slots.size());
+  for (std::size_t s = 0; s < state->optimizer.slots.size(); ++s) {
+    slots.Set(static_cast<std::uint32_t>(s),
+              copy_to_js(env, state->optimizer.slots[s].data(), state->optimizer.slots[s].size()));
+  }
+  optimizer.Set("slots", slots);
+  out.Set("optimizer", optimizer);
+  return out;
+}
+
+void ModelWrap::set_training_state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require_idle(env, "restore a training state");
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    std::lock_guard<std::mutex> lock(model_->mutex());
+    model_->training_state().reset();
+    return;
+  }
+  if (!info[0].IsObject()) convert::throw_type(env, "training state must be an object");
+  Napi::Object in = info[0].As<Napi::Object>();
+  TrainingState state;
+  state.epochs_done = convert::integer(in.Get("epochsDone"), "epochsDone", 0, std::int64_t{1} << 53);
+  Napi::Value rng_value = in.Get("rng");
+  if (!rng_value.IsTypedArray() || rng_value.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      rng_value.As<Napi::TypedArray>().ElementLength() != 4) {
+    convert::throw_type(env, "training state rng must be a BigUint64Array of 4");
+  }
+  auto rng = rng_value.As<Napi::BigUint64Array>();
+  for (std::size_t i = 0; i < 4; ++i) state.rng[i] = rng.Data()[i];
+  if (!in.Get("optimizer").IsObject()) convert::throw_type(env, "training state optimizer must be an object");
+  Napi::Object optimizer = in.Get("optimizer").As<Napi::Object>();
+  state.optimizer_config.kind = static_cast<OptimizerKind>(
+      convert::integer(optimizer.Get("kind"), "optimizer kind", 0, static_cast<int>(OptimizerKind::kRmsprop)));
+  state.optimizer.step = convert::integer(optimizer.Get("step"), "optimizer step", 0, std::int64_t{1} << 53);
+  if (!optimizer.Get("slots").IsArray()) convert::throw_type(env, "optimizer slots must be an array");
+  Napi::Array slots = optimizer.Get("slots").As<Napi::Array>();
+  if (slots.Length() > 4) convert::throw_range(env, "optimizer has at most 4 state slots");
+  for (std::uint32_t s = 0; s < slots.Length(); ++s) {
+    auto slot = convert::float32_array(slots.Get(s), "optimizer slot");
+    convert::require_length(slot, model_->params().size(), "optimizer slot");
+    AlignedBuffer<float> copy(slot.ElementLength());
+    std::memcpy(copy.data(), slot.Data(), slot.ElementLength() * sizeof(float));
+    state.optimizer.slots.push_back(std::move(copy));
+  }
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  model_->training_state() = std::move(state);
+}
+
+// lossAndGradients(x, rows, y|null, labels|null, lossCode) -> { loss, grads }
+// One forward and backward pass on the committed weights, for gradient checks and analysis.
+Napi::Value ModelWrap::loss_and_gradients(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Architecture& arch = model_->architecture();
+  auto x = convert::float32_array(info[0], "x");
+  const int rows = static_cast<int>(convert::integer(info[1], "rows", 1, 1 << 24));
+  convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  const auto loss = static_cast<Loss>(convert::integer(info[4], "loss code", 0, 2));
+  Targets targets;
+  if (!info[2].IsNull()) {
+    auto y = convert::float32_array(info[2], "y");
+    convert::require_length(y, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs()), "y");
+    targets.dense = y.Data();
+  } else {
+    auto labels = convert::int32_array(info[3], "labels");
+    convert::require_length(labels, static_cast<std::size_t>(rows), "labels");
+    for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
+      if (labels.Data()[i] < 0 || labels.Data()[i] >= arch.outputs()) convert::throw_range(env, "label out of range");
+    }
+    targets.labels = labels.Data();
+  }
+  if (const char* mismatch = loss_mismatch(loss, arch.layer(arch.depth() - 1).activation.kind)) {
+    convert::throw_range(env, mismatch);
+  }
+  AddonData& data = addon_data(env);
+  Compute compute;
+  compute.kernels = data.kernels;
+  compute.pool = data.pool.get();
+  Network network(arch);
+  network.reserve(rows);
+  auto grads = Napi::Float32Array::New(env, arch.param_count());
+  const bool logits = loss_uses_logits(loss, arch.layer(arch.depth() - 1).activation.kind);
+  LossSums sums;
+  {
+    std::lock_guard<std::mutex> lock(model_->mutex());
+    AlignedBuffer<float> input(x.ElementLength());
+    std::memcpy(input.data(), x.Data(), x.ElementLength() * sizeof(float));
+    if (model_->normalization()) apply_normalization(*model_->normalization(), input.data(), rows, arch.inputs(), input.data());
+    network.forward(compute, model_->params().data(), input.data(), rows, logits);
+    sums = network.loss_and_output_delta(compute, loss, targets, rows);
+    network.backward(compute, model_->params().data(), input.data(), rows, grads.Data());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", Napi::Number::New(env, sums.loss / rows));
+  out.Set("grads", grads);
+  return out;
+}
+
+void init_model(Napi::Env env, Napi::Object exports, AddonData& data) {
+  Napi::Function ctor = ModelWrap::define(env);
+  data.model_constructor = Napi::Persistent(ctor);
+  exports.Set("NativeModel", ctor);
+}
+
+}  // namespace mlpstream

@@ -1,0 +1,217 @@
+// A training session: the JS handle of one TrainingRun. The TypeScript stream calls
+// allow() as its consumer reads, drain() to take finished epochs, and close() at the end;
+// the run's thread calls back (through a thread-safe function) only when the stream is
+// waiting for something new.
+#include <cstring>
+#include <string>
+
+#include "binding/addon.h"
+#include "binding/convert.h"
+#include "binding/model_wrap.h"
+#include "core/nn/training_run.h"
+
+namespace mlpstream {
+
+class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeSession",
+                       {
+                           InstanceMethod<&SessionWrap::start>("start"),
+                           InstanceMethod<&SessionWrap::allow>("allow"),
+                           InstanceMethod<&SessionWrap::drain>("drain"),
+                           InstanceMethod<&SessionWrap::cancel>("cancel"),
+                           InstanceMethod<&SessionWrap::close>("close"),
+                       });
+  }
+
+  // new NativeSession(model, x, rows, y|null, labels|null, config, notify)
+  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 7 || !info[0].IsObject() || !info[5].IsObject() || !info[6].IsFunction()) {
+      convert::throw_type(env, "NativeSession(model, x, rows, y, labels, config, notify)");
+    }
+    Napi::Object model_object = info[0].As<Napi::Object>();
+    AddonData& data = addon_data(env);
+    if (!model_object.InstanceOf(data.model_constructor.Value())) convert::throw_type(env, "model must be a NativeModel");
+    model_wrap_ = ModelWrap::Unwrap(model_object);
+    if (model_wrap_->training()) {
+      Napi::Error error = Napi::Error::New(env, "this model is already training; wait for that run to end or cancel it");
+      error.Set("code", Napi::String::New(env, "ERR_MODEL_BUSY"));
+      throw error;
+    }
+    std::shared_ptr<Model> model = model_wrap_->model();
+    const Architecture& arch = model->architecture();
+    Napi::Object config = info[5].As<Napi::Object>();
+    TrainConfig train;
+    train.loss = static_cast<Loss>(convert::integer(config.Get("loss"), "loss code", 0, 2));
+    if (const char* mismatch = loss_mismatch(train.loss, arch.layer(arch.depth() - 1).activation.kind)) {
+      convert::throw_range(env, mismatch);
+    }
+    train.batch_size = static_cast<int>(convert::integer(config.Get("batchSize"), "batchSize", 0, 1 << 30));
+    train.shuffle = convert::boolean(config.Get("shuffle"), "shuffle");
+    train.seed = static_cast<std::uint64_t>(convert::integer(config.Get("seed"), "seed", 0, std::int64_t{1} << 53));
+    train.diagnostics = convert::boolean(config.Get("diagnostics"), "diagnostics");
+    const bool resume = convert::boolean(config.Get("resume"), "resume");
+    const std::int64_t epochs = convert::integer(config.Get("epochs"), "epochs", 0, std::int64_t{1} << 40);
+    if (!config.Get("optimizer").IsObject()) convert::throw_type(env, "optimizer must be an object");
+    Napi::Object opt = config.Get("optimizer").As<Napi::Object>();
+    OptimizerConfig& o = train.optimizer;
+    o.kind = static_cast<OptimizerKind>(convert::integer(opt.Get("kind"), "optimizer kind", 0, 3));
+    o.learning_rate = static_cast<float>(convert::number(opt.Get("learningRate"), "learningRate"));
+    o.momentum = static_cast<float>(convert::number(opt.Get("momentum"), "momentum"));
+    o.nesterov = convert::boolean(opt.Get("nesterov"), "nesterov");
+    o.beta1 = static_cast<float>(convert::number(opt.Get("beta1"), "beta1"));
+    o.beta2 = static_cast<float>(convert::number(opt.Get("beta2"), "beta2"));
+    o.rho = static_cast<float>(convert::number(opt.Get("rho"), "rho"));
+    o.epsilon = static_cast<float>(convert::number(opt.Get("epsilon"), "epsilon"));
+    o.weight_decay = static_cast<float>(convert::number(opt.Get("weightDecay"), "weightDecay"));
+
+    // The data is copied into native memory once: the run must not depend on JS memory.
+    Dataset dataset;
+    dataset.rows = static_cast<int>(convert::integer(info[2], "rows", 1, (std::int64_t{1} << 31) - 1));
+    dataset.inputs = arch.inputs();
+    dataset.outputs = arch.outputs();
+    auto x = convert::float32_array(info[1], "x");
+    convert::require_length(x, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.inputs()), "x");
+    dataset.x.resize(x.ElementLength());
+    {
+      std::lock_guard<std::mutex> lock(model->mutex());
+      if (model->normalization()) {
+        apply_normalization(*model->normalization(), x.Data(), dataset.rows, arch.inputs(), dataset.x.data());
+      } else {
+        std::memcpy(dataset.x.data(), x.Data(), x.ElementLength() * sizeof(float));
+      }
+    }
+    if (!info[3].IsNull()) {
+      auto y = convert::float32_array(info[3], "y");
+      convert::require_length(y, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.outputs()), "y");
+      dataset.y.resize(y.ElementLength());
+      std::memcpy(dataset.y.data(), y.Data(), y.ElementLength() * sizeof(float));
+    } else {
+      if (train.loss != Loss::kCrossEntropy) convert::throw_type(env, "integer labels are only for crossEntropy");
+      auto labels = convert::int32_array(info[4], "labels");
+      convert::require_length(labels, static_cast<std::size_t>(dataset.rows), "labels");
+      dataset.labels.resize(labels.ElementLength());
+      for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
+        const std::int32_t label = labels.Data()[i];
+        if (label < 0 || label >= arch.outputs()) {
+          convert::throw_range(env, "label " + std::to_string(label) + " at row " + std::to_string(i) +
+                                        " is outside [0, " + std::to_string(arch.outputs()) + ")");
+        }
+        dataset.labels[i] = label;
+      }
+    }
+
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
+    tsfn_.Unref(env);
+    auto trainer = std::make_unique<Trainer>(*model, std::move(dataset), train, *data.kernels, data.pool.get(), resume);
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    run_ = std::make_unique<TrainingRun>(model, std::move(trainer), epochs, [tsfn]() mutable {
+      tsfn.NonBlockingCall();
+    });
+    model_ref_ = Napi::Persistent(model_object);
+    model_wrap_->set_training(true);
+    data_ = &data;
+    data.sessions.insert(this);
+  }
+
+  ~SessionWrap() override { shutdown(); }
+
+  // Cancels and joins the run; safe to call more than once (close(), finalizer, env cleanup).
+  void shutdown() {
+    if (run_) {
+      run_->cancel();
+      run_->join();
+      run_.reset();
+    }
+    if (model_wrap_ != nullptr) {
+      model_wrap_->set_training(false);
+      model_wrap_ = nullptr;
+    }
+    if (tsfn_) {
+      tsfn_.Release();
+      tsfn_ = Napi::ThreadSafeFunction();
+    }
+    if (data_ != nullptr) {
+      data_->sessions.erase(this);
+      data_ = nullptr;
+    }
+  }
+
+ private:
+  void start(const Napi::CallbackInfo& info) {
+    if (!run_ || started_) convert::throw_type(info.Env(), "session already started or closed");
+    started_ = true;
+    run_->start();
+  }
+
+  void allow(const Napi::CallbackInfo& info) {
+    const std::int64_t through = convert::integer(info[0], "epochs", 0, std::int64_t{1} << 53);
+    if (run_) run_->allow_through(through);
+  }
+
+  void cancel(const Napi::CallbackInfo&) {
+    if (run_) run_->cancel();
+  }
+
+  void close(const Napi::CallbackInfo&) { shutdown(); }
+
+  // drain() -> { state, records: Float64Array, recordSize, error, divergedEpoch, divergedBatch, divergedLoss }
+  Napi::Value drain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    if (!run_) {
+      out.Set("state", Napi::Number::New(env, static_cast<double>(TrainingRun::State::kCancelled)));
+      out.Set("records", Napi::Float64Array::New(env, 0));
+      return out;
+    }
+    const TrainingRun::State state = run_->drain(snapshot_);
+    const bool waiting = snapshot_.records.empty() && state == TrainingRun::State::kRunning;
+    // Keep the process alive only while the stream waits for the run, not while the run
+    // waits for a consumer that may never come back.
+    if (waiting) tsfn_.Ref(env);
+    else tsfn_.Unref(env);
+    auto records = Napi::Float64Array::New(env, snapshot_.records.size());
+    if (!snapshot_.records.empty()) {
+      std::memcpy(records.Data(), snapshot_.records.data(), snapshot_.records.size() * sizeof(double));
+    }
+    out.Set("state", Napi::Number::New(env, static_cast<double>(state)));
+    out.Set("records", records);
+    if (state == TrainingRun::State::kFailed) out.Set("error", Napi::String::New(env, snapshot_.error));
+    if (state == TrainingRun::State::kDiverged) {
+      out.Set("divergedEpoch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_epoch)));
+      out.Set("divergedBatch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_batch)));
+      out.Set("divergedLoss", Napi::Number::New(env, snapshot_.diverged_loss));
+    }
+    return out;
+  }
+
+  std::unique_ptr<TrainingRun> run_;
+  Napi::ThreadSafeFunction tsfn_;
+  Napi::ObjectReference model_ref_;
+  ModelWrap* model_wrap_ = nullptr;
+  AddonData* data_ = nullptr;
+  TrainingRun::Snapshot snapshot_;
+  bool started_ = false;
+};
+
+void stop_all_sessions(AddonData& data) {
+  while (!data.sessions.empty()) (*data.sessions.begin())->shutdown();
+}
+
+void init_session(Napi::Env env, Napi::Object exports, AddonData& data) {
+  Napi::Function ctor = SessionWrap::define(env);
+  data.session_constructor = Napi::Persistent(ctor);
+  exports.Set("NativeSession", ctor);
+  Napi::Array fields = Napi::Array::New(env);
+  for (int i = 0; i < kFixedRecordFields; ++i) fields.Set(static_cast<std::uint32_t>(i), kRecordFields[i]);
+  Napi::Array layer_fields = Napi::Array::New(env);
+  for (int i = 0; i < kLayerFields; ++i) layer_fields.Set(static_cast<std::uint32_t>(i), kLayerRecordFields[i]);
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("fields", fields);
+  layout.Set("layerFields", layer_fields);
+  exports.Set("recordLayout", layout);
+}
+
+}  // namespace mlpstream

@@ -1,0 +1,195 @@
+// Internal entry points for the test suite: every kernel of every ISA table, callable
+// from JS on small arrays, so tests can compare each path with a float64 reference.
+// Exposed as `testing` on the addon; not part of the public API.
+#include <cstring>
+#include <string>
+
+#include "binding/addon.h"
+#include "binding/convert.h"
+#include "core/gemm/gemm.h"
+
+namespace mlpstream {
+
+namespace {
+
+const KernelTable& table(const Napi::Value& v) {
+  if (!v.IsString()) convert::throw_type(v.Env(), "isa must be a string");
+  const std::string name = v.As<Napi::String>().Utf8Value();
+  Isa isa;
+  if (name == "portable") isa = Isa::kPortable;
+  else if (name == "avx2") isa = Isa::kAvx2;
+  else if (name == "avx512") isa = Isa::kAvx512;
+  else convert::throw_range(v.Env(), "unknown isa " + name);
+  if (!cpu_supports(isa)) convert::throw_range(v.Env(), "this CPU does not support " + name);
+  return kernels_for(isa);
+}
+
+ActivationSpec activation(const Napi::Value& kind, const Napi::Value& slope) {
+  return ActivationSpec{static_cast<Activation>(convert::integer(kind, "activation", 0, 5)),
+                        static_cast<float>(convert::number(slope, "slope"))};
+}
+
+Napi::Float32Array copy_of(Napi::Env env, const Napi::Float32Array& a) {
+  auto out = Napi::Float32Array::New(env, a.ElementLength());
+  if (a.ElementLength() != 0) std::memcpy(out.Data(), a.Data(), a.ElementLength() * sizeof(float));
+  return out;
+}
+
+Napi::Value isa_supported(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  bool ok = false;
+  if (name == "portable") ok = true;
+  else if (name == "avx2") ok = cpu_supports(Isa::kAvx2);
+  else if (name == "avx512") ok = cpu_supports(Isa::kAvx512);
+  return Napi::Boolean::New(info.Env(), ok && kernels_for(name == "avx512" ? Isa::kAvx512 : name == "avx2" ? Isa::kAvx2 : Isa::kPortable).name == name);
+}
+
+Napi::Value activation_forward(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto x = convert::float32_array(info[3], "x");
+  auto y = Napi::Float32Array::New(info.Env(), x.ElementLength());
+  k.activation_forward(activation(info[1], info[2]), x.Data(), y.Data(), x.ElementLength());
+  return y;
+}
+
+Napi::Value activation_backward(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto y = convert::float32_array(info[3], "y");
+  auto dy = convert::float32_array(info[4], "dy");
+  convert::require_length(dy, y.ElementLength(), "dy");
+  auto dx = Napi::Float32Array::New(info.Env(), y.ElementLength());
+  k.activation_backward(activation(info[1], info[2]), y.Data(), dy.Data(), dx.Data(), y.ElementLength());
+  return dx;
+}
+
+Napi::Value softmax_rows(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto z = convert::float32_array(info[1], "z");
+  const int rows = static_cast<int>(convert::integer(info[2], "rows", 1, 1 << 20));
+  const int cols = static_cast<int>(convert::integer(info[3], "cols", 1, 1 << 20));
+  convert::require_length(z, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), "z");
+  auto y = Napi::Float32Array::New(info.Env(), z.ElementLength());
+  k.softmax_rows(z.Data(), cols, y.Data(), cols, rows, cols);
+  return y;
+}
+
+Napi::Value column_sums(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto x = convert::float32_array(info[1], "x");
+  const int rows = static_cast<int>(convert::integer(info[2], "rows", 1, 1 << 20));
+  const int cols = static_cast<int>(convert::integer(info[3], "cols", 1, 1 << 20));
+  convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), "x");
+  auto out = Napi::Float32Array::New(info.Env(), static_cast<std::size_t>(cols));
+  k.column_sums(x.Data(), cols, rows, cols, out.Data());
+  return out;
+}
+
+Napi::Value sum_squares(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto x = convert::float32_array(info[1], "x");
+  return Napi::Number::New(info.Env(), k.sum_squares(x.Data(), x.ElementLength()));
+}
+
+// lossAndGrad(isa, lossCode, out, rows, cols, y|null, labels|null, scale)
+Napi::Value loss_and_grad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const auto loss = static_cast<Loss>(convert::integer(info[1], "loss", 0, 2));
+  auto out = convert::float32_array(info[2], "out");
+  const int rows = static_cast<int>(convert::integer(info[3], "rows", 1, 1 << 20));
+  const int cols = static_cast<int>(convert::integer(info[4], "cols", 1, 1 << 20));
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  convert::require_length(out, n, "out");
+  Targets targets;
+  if (!info[5].IsNull()) {
+    auto y = convert::float32_array(info[5], "y");
+    convert::require_length(y, n, "y");
+    targets.dense = y.Data();
+  } else {
+    auto labels = convert::int32_array(info[6], "labels");
+    convert::require_length(labels, static_cast<std::size_t>(rows), "labels");
+    for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
+      if (labels.Data()[i] < 0 || labels.Data()[i] >= cols) convert::throw_range(env, "label out of range");
+    }
+    targets.labels = labels.Data();
+  }
+  if (loss != Loss::kCrossEntropy && targets.dense == nullptr) convert::throw_type(env, "dense targets needed");
+  const auto scale = static_cast<float>(convert::number(info[7], "scale"));
+  auto grad = Napi::Float32Array::New(env, n);
+  const LossSums sums = k.loss_and_grad(loss, out.Data(), cols, targets, rows, cols, scale, grad.Data(), cols);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("loss", sums.loss);
+  result.Set("correct", sums.correct);
+  result.Set("squaredError", sums.squared_error);
+  result.Set("grad", grad);
+  return result;
+}
+
+// sgemm(isa, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue|null)
+// Returns a new array: c's contents after the product (c itself is left untouched).
+Napi::Value sgemm_test(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const int threads = static_cast<int>(convert::integer(info[1], "threads", 1, 64));
+  const bool ta = convert::boolean(info[2], "transA");
+  const bool tb = convert::boolean(info[3], "transB");
+  const int m = static_cast<int>(convert::integer(info[4], "m", 1, 1 << 16));
+  const int n = static_cast<int>(convert::integer(info[5], "n", 1, 1 << 16));
+  const int kk = static_cast<int>(convert::integer(info[6], "k", 1, 1 << 16));
+  const auto alpha = static_cast<float>(convert::number(info[7], "alpha"));
+  auto a = convert::float32_array(info[8], "a");
+  const int lda = static_cast<int>(convert::integer(info[9], "lda", 1, 1 << 20));
+  auto b = convert::float32_array(info[10], "b");
+  const int ldb = static_cast<int>(convert::integer(info[11], "ldb", 1, 1 << 20));
+  const auto beta = static_cast<float>(convert::number(info[12], "beta"));
+  auto c_in = convert::float32_array(info[13], "c");
+  const int ldc = static_cast<int>(convert::integer(info[14], "ldc", 1, 1 << 20));
+  const int a_rows = ta ? kk : m, a_cols = ta ? m : kk;
+  const int b_rows = tb ? n : kk, b_cols = tb ? kk : n;
+  auto need = [](int rows, int cols, int ld) { return static_cast<std::size_t>(rows - 1) * ld + cols; };
+  if (lda < a_cols || ldb < b_cols || ldc < n || a.ElementLength() < need(a_rows, a_cols, lda) ||
+      b.ElementLength() < need(b_rows, b_cols, ldb) || c_in.ElementLength() < need(m, n, ldc)) {
+    convert::throw_range(env, "sgemm test: arrays too short for the shapes");
+  }
+  Epilogue epilogue;
+  if (!info[15].IsNull() && !info[15].IsUndefined()) {
+    Napi::Object e = info[15].As<Napi::Object>();
+    epilogue.kind = static_cast<Epilogue::Kind>(convert::integer(e.Get("kind"), "epilogue kind", 0, 2));
+    epilogue.activation = activation(e.Get("activation"), e.Get("slope"));
+    if (epilogue.activation.kind == Activation::kSoftmax) convert::throw_range(env, "no softmax in an epilogue");
+    if (epilogue.kind == Epilogue::Kind::kBiasActivation && e.Get("bias").IsTypedArray()) {
+      auto bias = convert::float32_array(e.Get("bias"), "bias");
+      convert::require_length(bias, static_cast<std::size_t>(n), "bias");
+      epilogue.bias = bias.Data();
+    }
+    if (epilogue.kind == Epilogue::Kind::kActivationGrad) {
+      auto y = convert::float32_array(e.Get("actOutput"), "actOutput");
+      epilogue.ld_act_output = static_cast<int>(convert::integer(e.Get("ldActOutput"), "ldActOutput", n, 1 << 20));
+      if (y.ElementLength() < need(m, n, epilogue.ld_act_output)) convert::throw_range(env, "actOutput too short");
+      epilogue.act_output = y.Data();
+    }
+  }
+  auto c = copy_of(env, c_in);
+  ThreadPool pool(threads);
+  GemmWorkspace workspace;
+  sgemm(k, workspace, &pool, ta ? Transpose::kYes : Transpose::kNo, tb ? Transpose::kYes : Transpose::kNo, m, n, kk,
+        alpha, a.Data(), lda, b.Data(), ldb, beta, c.Data(), ldc, epilogue);
+  return c;
+}
+
+}  // namespace
+
+void init_testing(Napi::Env env, Napi::Object exports) {
+  Napi::Object testing = Napi::Object::New(env);
+  testing.Set("isaSupported", Napi::Function::New<isa_supported>(env));
+  testing.Set("activationForward", Napi::Function::New<activation_forward>(env));
+  testing.Set("activationBackward", Napi::Function::New<activation_backward>(env));
+  testing.Set("softmaxRows", Napi::Function::New<softmax_rows>(env));
+  testing.Set("columnSums", Napi::Function::New<column_sums>(env));
+  testing.Set("sumSquares", Napi::Function::New<sum_squares>(env));
+  testing.Set("lossAndGrad", Napi::Function::New<loss_and_grad>(env));
+  testing.Set("sgemm", Napi::Function::New<sgemm_test>(env));
+  exports.Set("testing", testing);
+}
+
+}  // namespace mlpstream

@@ -1,0 +1,17 @@
+// Portable kernel entry points, used by the portable table and as the building blocks other
+// tables fall back to for entries they do not vectorise.
+#pragma once
+
+#include "core/gemm/kernels.h"
+
+namespace mlpstream::portable {
+
+void activation_forward(ActivationSpec f, const float* x, float* y, std::size_t n);
+void activation_backward(ActivationSpec f, const float* y, const float* dy, float* dx, std::size_t n);
+void softmax_rows(const float* z, int ld_z, float* y, int ld_y, int rows, int cols);
+void column_sums(const float* x, int ld, int rows, int cols, float* out);
+LossSums loss_and_grad(Loss loss, const float* out, int ld_out, Targets targets, int rows, int cols, float scale,
+                       float* grad, int ld_grad);
+double sum_squares(const float* x, std::size_t n);
+
+}  // namespace mlpstream::portable
