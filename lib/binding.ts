@@ -49,6 +49,7 @@ export interface NativeTrainConfig {
   seed: number;
   diagnostics: boolean;
   resume: boolean;
+  highWaterMark: number;
   optimizer: NativeOptimizerConfig;
 }
 
@@ -60,9 +61,7 @@ export enum RunState {
   Failed = 4,
 }
 
-export interface NativeDrain {
-  state: RunState;
-  records: Float64Array;
+export interface NativeOutcome {
   error?: string;
   divergedEpoch?: number;
   divergedBatch?: number;
@@ -70,11 +69,16 @@ export interface NativeDrain {
   divergedWeights?: boolean;
 }
 
+/** A training run; its epochs come through `control` and `ring` (see native training_run.h). */
 export interface NativeSession {
+  readonly control: ArrayBuffer;
+  readonly ring: ArrayBuffer;
   start(): void;
-  allow(epochsThrough: number): void;
-  drain(): NativeDrain;
+  wake(): void;
   cancel(): void;
+  outcome(): NativeOutcome;
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 
@@ -143,6 +147,14 @@ export interface NativeAddon {
     notify: () => void,
   ) => NativeSession;
   recordLayout: { fields: string[]; layerFields: string[] };
+  channelLayout: {
+    allowed: number;
+    produced: number;
+    taken: number;
+    consumerWaiting: number;
+    threadSleeping: number;
+    state: number;
+  };
   sgemm(
     transA: boolean,
     transB: boolean,

@@ -207,7 +207,7 @@ export class MLP {
     else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
     this.loss = loss;
 
-    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, optimizer };
+    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, highWaterMark, optimizer };
     return new TrainingStream(
       (notify) => new native.NativeSession(this.native, x, rows, y, labels, config, notify),
       { highWaterMark, signal: options.signal, depth: this.layers.length, rowsPerEpoch: rows },
