@@ -13,7 +13,8 @@ export interface NativeModel {
   paramCount(): number;
   getParams(): Float32Array;
   setParams(params: Float32Array): void;
-  predict(x: Float32Array, rows: number): Float32Array;
+  /** Writes into `out` (rows x outputs) when given, else into a new array; returns it. */
+  predict(x: Float32Array, rows: number, out?: Float32Array): Float32Array;
   predictAsync(x: Float32Array, rows: number): Promise<Float32Array>;
   setNormalization(mean: Float32Array | null, std?: Float32Array): void;
   getNormalization(): { mean: Float32Array; std: Float32Array } | null;

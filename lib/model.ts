@@ -12,7 +12,18 @@ import {
   optimizerCode,
 } from './codes.js';
 import { ModelBusyError } from './errors.js';
-import { decodeModel, encodeModel, MAX_LAYERS, MAX_UNITS, type ModelSnapshot } from './format.js';
+import {
+  classesProblem,
+  decodeModel,
+  encodeModel,
+  MAX_LAYERS,
+  MAX_UNITS,
+  summaryProblem,
+  type JsonValue,
+  type ModelSnapshot,
+  type TrainingSummary,
+} from './format.js';
+import { modelToONNX, type OnnxExportOptions } from './onnx.js';
 import { TrainingStream } from './train.js';
 import type {
   ActivationName,
@@ -21,6 +32,7 @@ import type {
   LossName,
   Matrix,
   MLPOptions,
+  PredictOptions,
   OptimizerOptions,
   TrainingData,
   TrainOptions,
@@ -122,10 +134,14 @@ export class MLP {
   loss: LossName | undefined;
   /** @internal */
   readonly native: NativeModel;
+  #classes: readonly string[] | undefined;
+  #trainingSummary: TrainingSummary | undefined;
+  /** @internal Training-state fields beyond the native core ones, kept as read from a file. */
+  trainingStateExtra: { [key: string]: JsonValue } | undefined;
 
   constructor(options: MLPOptions) {
     assertObject(options, 'options');
-    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed']);
+    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed', 'classes']);
     this.inputs = assertInteger(options.inputs, 'options.inputs', 1, MAX_UNITS);
     this.layers = Object.freeze(normalizeLayers(options.layers).map((l) => Object.freeze(l)));
     this.seed = options.seed === undefined ? 0 : assertInteger(options.seed, 'options.seed', 0);
@@ -137,6 +153,40 @@ export class MLP {
       this.layers.map((l) => l.leakySlope ?? DEFAULT_LEAKY_SLOPE),
       this.seed,
     );
+    if (options.classes !== undefined) this.classes = options.classes;
+  }
+
+  /**
+   * Class labels, one per output (a single sigmoid output takes 2: [negative, positive]);
+   * saved with the model and used by servers to name predictions. Undefined when unset.
+   */
+  get classes(): readonly string[] | undefined {
+    return this.#classes;
+  }
+
+  set classes(value: readonly string[] | undefined) {
+    if (value === undefined) {
+      this.#classes = undefined;
+      return;
+    }
+    const problem = classesProblem(value, this.outputs);
+    if (problem) throw new (Array.isArray(value) ? RangeError : TypeError)(problem);
+    this.#classes = Object.freeze([...value]);
+  }
+
+  /** Epochs, final loss and accuracy, date... of the training that produced these weights. */
+  get trainingSummary(): Readonly<TrainingSummary> | undefined {
+    return this.#trainingSummary;
+  }
+
+  set trainingSummary(value: TrainingSummary | undefined) {
+    if (value === undefined) {
+      this.#trainingSummary = undefined;
+      return;
+    }
+    const problem = summaryProblem(value);
+    if (problem) throw new TypeError(problem);
+    this.#trainingSummary = Object.freeze(JSON.parse(JSON.stringify(value)) as TrainingSummary);
   }
 
   /** Number of trainable parameters (weights and biases). */
@@ -219,9 +269,17 @@ export class MLP {
    * (probabilities for sigmoid and softmax outputs). Synchronous: meant for single samples
    * and small batches; use predictAsync for large ones.
    */
-  predict(x: Matrix): Float32Array {
+  predict(x: Matrix, options?: PredictOptions): Float32Array {
     const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
-    return this.native.predict(data, rows);
+    if (options === undefined) return this.native.predict(data, rows);
+    assertObject(options, 'options');
+    const into = options.into;
+    if (into === undefined) return this.native.predict(data, rows);
+    if (!(into instanceof Float32Array)) throw new TypeError('options.into must be a Float32Array');
+    if (into.length !== rows * this.outputs) {
+      throw new RangeError(`options.into has ${into.length} elements; ${rows} rows x ${this.outputs} outputs need ${rows * this.outputs}`);
+    }
+    return this.native.predict(data, rows, into);
   }
 
   /** Like predict, off the main thread. */
@@ -302,6 +360,8 @@ export class MLP {
       params: this.native.getParams(),
     };
     if (this.loss) snapshot.loss = this.loss;
+    if (this.#classes) snapshot.classes = [...this.#classes];
+    if (this.#trainingSummary) snapshot.trainingSummary = this.#trainingSummary;
     const norm = this.native.getNormalization();
     if (norm) snapshot.normalization = norm;
     const state = this.native.getTrainingState();
@@ -311,6 +371,7 @@ export class MLP {
         rng: state.rng,
         optimizer: { type: OPTIMIZERS[state.optimizer.kind]!, step: state.optimizer.step, slots: state.optimizer.slots },
       };
+      if (this.trainingStateExtra) snapshot.trainingState.extra = this.trainingStateExtra;
     }
     return snapshot;
   }
@@ -326,11 +387,26 @@ export class MLP {
     await writeFileAtomic(path, encodeModel(this.snapshot()));
   }
 
+  /**
+   * The model as an ONNX graph (Gemm and activation operators, opset 13, input normalisation
+   * folded into the first Gemm): the bytes of a .onnx file. See docs/FORMAT.md.
+   */
+  toONNX(options?: OnnxExportOptions): Uint8Array {
+    return modelToONNX(this.snapshot(), options);
+  }
+
+  /** Writes the ONNX graph of toONNX() to `path`, atomically like save(). */
+  async exportONNX(path: string, options?: OnnxExportOptions): Promise<void> {
+    await writeFileAtomic(path, modelToONNX(this.snapshot(), options));
+  }
+
   /** @internal */
   static fromSnapshot(s: ModelSnapshot): MLP {
     const model = new MLP({ inputs: s.inputs, layers: s.layers, seed: s.seed });
     model.native.setParams(s.params);
     if (s.loss) model.loss = s.loss;
+    if (s.classes) model.classes = s.classes;
+    if (s.trainingSummary) model.trainingSummary = s.trainingSummary;
     if (s.normalization) model.native.setNormalization(s.normalization.mean, s.normalization.std);
     if (s.trainingState) {
       const t = s.trainingState;
@@ -339,6 +415,7 @@ export class MLP {
         rng: t.rng,
         optimizer: { kind: optimizerCode(t.optimizer.type), step: t.optimizer.step, slots: t.optimizer.slots },
       });
+      if (t.extra) model.trainingStateExtra = t.extra;
     }
     return model;
   }

@@ -141,14 +141,22 @@ void ModelWrap::set_params(const Napi::CallbackInfo& info) {
   model_->training_state().reset();
 }
 
-// predict(x: Float32Array, rows): Float32Array (rows x outputs)
+// predict(x: Float32Array, rows, out?: Float32Array): Float32Array (rows x outputs)
+// The serving path: with `out` given it allocates nothing (the model's own buffers are reused).
 Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = convert::float32_array(info[0], "x");
   const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
-  auto out = Napi::Float32Array::New(env, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs()));
+  const std::size_t out_length = static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs());
+  Napi::Float32Array out;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    out = convert::float32_array(info[2], "out");
+    convert::require_length(out, out_length, "out");
+  } else {
+    out = Napi::Float32Array::New(env, out_length);
+  }
   if (rows == 0) return out;
   AddonData& data = addon_data(env);
   model_->predict(*data.kernels, data.pool.get(), x.Data(), rows, out.Data());
