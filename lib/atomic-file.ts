@@ -22,6 +22,49 @@ function reason(error: unknown): string {
   return e?.code ? `${known[e.code] ?? e.message} (${e.code})` : String(error);
 }
 
+const WRITE_CHUNK = 8 * 1024 * 1024;
+
+/** Temporary files of saves to `base` that a process killed mid-save left behind. */
+const STALE_AFTER_MS = 60_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temporary files of earlier saves to the same target whose writer is gone: a process
+ * killed during a save leaves one (its name says which process wrote it). Only files of this
+ * target's exact temporary-name pattern, whose process no longer exists and which have not been
+ * written to for a minute, are removed; anything unexpected is left alone.
+ */
+async function removeStaleTemporaries(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const match = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    try {
+      const stat = await fs.lstat(path.join(dir, name));
+      if (stat.isFile() && Date.now() - stat.mtimeMs > STALE_AFTER_MS) await fs.rm(path.join(dir, name), { force: true });
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+}
+
 export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
@@ -34,7 +77,9 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     handle = await fs.open(temp, 'wx', 0o644);
     let written = 0;
     while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+      // In chunks: one write of a multi-GB buffer can be cut short anyway, and it keeps each
+      // call's hold on the libuv thread short.
+      const { bytesWritten } = await handle.write(bytes, written, Math.min(WRITE_CHUNK, bytes.length - written));
       written += bytesWritten;
     }
     await handle.sync();
@@ -58,6 +103,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
   } catch {
     /* best effort */
   }
+  await removeStaleTemporaries(dir, path.basename(resolved));
 }
 
 export async function readModelFile(target: string): Promise<Uint8Array> {
