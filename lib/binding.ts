@@ -28,6 +28,8 @@ export interface NativeModel {
     loss: number,
   ): { loss: number; grads: Float32Array };
   isTraining(): boolean;
+  /** The vector-matrix kernel predict uses for up to 4 rows: 'avx512', 'avx2' or 'portable'. */
+  predictKernel(): string;
 }
 
 export interface NativeOptimizerConfig {

@@ -270,7 +270,15 @@ export class MLP {
    * and small batches; use predictAsync for large ones.
    */
   predict(x: Matrix, options?: PredictOptions): Float32Array {
-    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
+    let data: Float32Array;
+    let rows: number;
+    if (x instanceof Float32Array && x.length % this.inputs === 0) {
+      // The serving path: no copy, and the NaN/Infinity check runs natively (same messages).
+      data = x;
+      rows = x.length / this.inputs;
+    } else {
+      ({ data, rows } = toMatrix(x, this.inputs, 'x', 'inputs'));
+    }
     if (options === undefined) return this.native.predict(data, rows);
     assertObject(options, 'options');
     const into = options.into;
@@ -284,7 +292,8 @@ export class MLP {
 
   /** Like predict, off the main thread. */
   async predictAsync(x: Matrix): Promise<Float32Array> {
-    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
+    const { data, rows } =
+      x instanceof Float32Array && x.length % this.inputs === 0 ? { data: x, rows: x.length / this.inputs } : toMatrix(x, this.inputs, 'x', 'inputs');
     return this.native.predictAsync(data, rows);
   }
 

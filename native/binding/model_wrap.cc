@@ -1,5 +1,7 @@
 #include "binding/model_wrap.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,6 +21,26 @@ ActivationSpec activation_from(Napi::Env env, const Napi::Value& code, const Nap
   const double s = convert::number(slope, "leaky slope");
   if (s < 0.0 || s >= 1.0) convert::throw_range(env, "leaky slope must be in [0, 1)");
   return ActivationSpec{static_cast<Activation>(kind), static_cast<float>(s)};
+}
+
+// Throws a RangeError naming the first NaN or infinity of rows x cols values (TypeScript passes
+// Float32Array inputs through unchecked so that the serving path pays for one pass in C++).
+void require_finite(Napi::Env env, const float* x, std::size_t n, int cols, const char* name) {
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (bad == 0) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) {
+      const std::size_t c = static_cast<std::size_t>(cols);
+      convert::throw_range(env, std::string(name) + "[" + std::to_string(i / c) + "][" + std::to_string(i % c) + "] is " +
+                                    (std::isnan(x[i]) ? "NaN" : x[i] > 0 ? "Infinity" : "-Infinity") +
+                                    "; data must be finite (no NaN or Infinity)");
+    }
+  }
 }
 
 Napi::Float32Array copy_to_js(Napi::Env env, const float* data, std::size_t n) {
@@ -78,6 +100,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::set_training_state>("setTrainingState"),
                          InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
                          InstanceMethod<&ModelWrap::is_training>("isTraining"),
+                         InstanceMethod<&ModelWrap::predict_kernel>("predictKernel"),
                      });
 }
 
@@ -126,6 +149,11 @@ Napi::Value ModelWrap::param_count(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::is_training(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), training_); }
 
+// Which vector-matrix kernel serves batches of up to 4 rows ("avx512", "avx2", "portable").
+Napi::Value ModelWrap::predict_kernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), model_->small_batch_kernel());
+}
+
 Napi::Value ModelWrap::get_params(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(model_->mutex());
   return copy_to_js(info.Env(), model_->params().data(), model_->params().size());
@@ -149,6 +177,7 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
   const std::size_t out_length = static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs());
   Napi::Float32Array out;
   if (info.Length() > 2 && !info[2].IsUndefined()) {
@@ -169,6 +198,7 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
   AddonData& data = addon_data(env);
   auto* worker = new PredictWorker(env, model_, *data.kernels, data.pool.get(), x.Data(), rows);
   Napi::Promise promise = worker->promise();
