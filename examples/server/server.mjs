@@ -40,9 +40,10 @@ function send(res, status, body, headers = {}) {
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    // Refused bodies are not read; the connection closes after the answer.
+    // A refused body is not kept: node:http discards the rest of it after the answer (so that
+    // clients still writing get the 413 instead of a broken pipe), within its requestTimeout.
     if (declared > MAX_BODY) {
-      reject(new HttpError(413, 'body_too_large', `the body is ${declared} bytes; at most ${MAX_BODY}`, { connection: 'close' }));
+      reject(new HttpError(413, 'body_too_large', `the body is ${declared} bytes; at most ${MAX_BODY}`));
       return;
     }
     const chunks = [];
@@ -51,7 +52,8 @@ function readBody(req) {
       size += chunk.length;
       if (size > MAX_BODY) {
         req.off('data', onData);
-        reject(new HttpError(413, 'body_too_large', `the body is over ${MAX_BODY} bytes`, { connection: 'close' }));
+        req.resume();
+        reject(new HttpError(413, 'body_too_large', `the body is over ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(chunk);
