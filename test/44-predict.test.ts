@@ -101,6 +101,40 @@ describe('predict on the serving path', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024);
   });
 
+  it('a big predictAsync batch does not hold up predict on the JS thread (it runs on a snapshot of the weights)', async () => {
+    const shared = new MLP({ inputs: 256, layers: [{ units: 256, activation: 'relu' }, { units: 4, activation: 'softmax' }], seed: 9 });
+    const r = rng(6);
+    const one = randomArray(r, 256);
+    const want = shared.predict(one);
+    // Size the batch to take about 300 ms here, whatever the GEMM's speed.
+    const probe = randomArray(r, 64 * 256);
+    let t0 = performance.now();
+    shared.predict(probe);
+    const perRow = (performance.now() - t0) / 64;
+    const rows = Math.max(64, Math.min(2_000_000, Math.round(300 / Math.max(perRow, 1e-4))));
+    const batch = randomArray(r, rows * 256);
+    let done = false;
+    const pending = shared.predictAsync(batch).then((y) => {
+      done = true;
+      return y;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let slowest = 0;
+    let during = 0;
+    for (let i = 0; i < 20 && !done; i++) {
+      t0 = performance.now();
+      expect(shared.predict(one)).toEqual(want);
+      slowest = Math.max(slowest, performance.now() - t0);
+      during++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const y = await pending;
+    expect(y.length).toBe(rows * 4);
+    expect(during).toBeGreaterThan(0);
+    // Waiting for the batch would take up to ~300 ms; a snapshot copy takes microseconds.
+    expect(slowest).toBeLessThan(50);
+  });
+
   it('one model shared by concurrent requests: interleaved predict and predictAsync all get their own answers', async () => {
     const shared = new MLP({ inputs: 32, layers: [{ units: 64, activation: 'relu' }, { units: 5, activation: 'softmax' }], seed: 8 });
     const r = rng(4);

@@ -66,7 +66,7 @@ class PredictWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      model_->predict(kernels_, pool_, input_.data(), rows_, output_.data());
+      model_->predict_detached(kernels_, pool_, input_.data(), rows_, output_.data());
     } catch (const std::exception& e) {
       SetError(e.what());
     }

@@ -5,7 +5,7 @@
 
 namespace mlpstream {
 
-Model::Model(Architecture arch) : arch_(std::move(arch)), predict_network_(arch_) {
+Model::Model(Architecture arch) : arch_(std::move(arch)), predict_network_(arch_), detached_network_(arch_) {
   params_.resize(arch_.param_count());
   params_.fill(0.0f);
   dense_rows_ = select_dense_rows(&dense_rows_name_);
@@ -88,6 +88,32 @@ void Model::predict(const KernelTable& kernels, ThreadPool* pool, const float* x
   }
   predict_network_.forward(predict_compute_, params_.data(), input, rows, /*logits_out=*/false);
   std::memcpy(out, predict_network_.output(),
+              sizeof(float) * static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch_.outputs()));
+}
+
+void Model::predict_detached(const KernelTable& kernels, ThreadPool* pool, const float* x, int rows, float* out) {
+  if (rows <= kDenseRowsMax) {
+    predict(kernels, pool, x, rows, out);  // microseconds under the lock: no snapshot needed
+    return;
+  }
+  std::lock_guard<std::mutex> detached(detached_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    detached_params_.resize(params_.size());
+    std::memcpy(detached_params_.data(), params_.data(), sizeof(float) * params_.size());
+    detached_normalization_ = normalization_;
+  }
+  detached_compute_.kernels = &kernels;
+  detached_compute_.pool = pool;
+  detached_network_.reserve(rows);
+  const float* input = x;
+  if (detached_normalization_) {
+    detached_input_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch_.inputs()));
+    apply_normalization(*detached_normalization_, x, rows, arch_.inputs(), detached_input_.data());
+    input = detached_input_.data();
+  }
+  detached_network_.forward(detached_compute_, detached_params_.data(), input, rows, /*logits_out=*/false);
+  std::memcpy(out, detached_network_.output(),
               sizeof(float) * static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch_.outputs()));
 }
 
