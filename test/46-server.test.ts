@@ -120,7 +120,7 @@ describe('examples/server', () => {
   it('unknown path -> 404; wrong method -> 405 with Allow', async () => {
     const missing = await fetch(`${base}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('not_found');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
     const wrong = await fetch(`${base}/predict`);
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
