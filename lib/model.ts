@@ -27,6 +27,7 @@ import { modelToONNX, type OnnxExportOptions } from './onnx.js';
 import { TrainingStream } from './train.js';
 import type {
   ActivationName,
+  EpochMetrics,
   LayerSummary,
   LayerWeights,
   LossName,
@@ -174,6 +175,23 @@ export class MLP {
     this.#classes = Object.freeze([...value]);
   }
 
+  /** Keeps trainingSummary up to date with each epoch of a run (fields a user added are kept). */
+  #summaryRecorder(): (m: EpochMetrics) => void {
+    const earlier = this.#trainingSummary?.durationMs ?? 0;
+    return (m) => {
+      const summary: TrainingSummary = { ...this.#trainingSummary, epochs: m.epoch, date: new Date().toISOString() };
+      for (const key of ['loss', 'accuracy', 'rmse', 'r2'] as const) {
+        const value = m[key];
+        if (value !== undefined && Number.isFinite(value)) summary[key] = value;
+        else delete summary[key];
+      }
+      if (summary.accuracy !== undefined && !(summary.accuracy >= 0 && summary.accuracy <= 1)) delete summary.accuracy;
+      if (summary.rmse !== undefined && !(summary.rmse >= 0)) delete summary.rmse;
+      summary.durationMs = earlier + Math.max(0, m.elapsedMs);
+      this.#trainingSummary = Object.freeze(summary);
+    };
+  }
+
   /** Epochs, final loss and accuracy, date... of the training that produced these weights. */
   get trainingSummary(): Readonly<TrainingSummary> | undefined {
     return this.#trainingSummary;
@@ -260,7 +278,13 @@ export class MLP {
     const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, optimizer };
     return new TrainingStream(
       (notify) => new native.NativeSession(this.native, x, rows, y, labels, config, notify),
-      { highWaterMark, signal: options.signal, depth: this.layers.length, rowsPerEpoch: rows },
+      {
+        highWaterMark,
+        signal: options.signal,
+        depth: this.layers.length,
+        rowsPerEpoch: rows,
+        onEpoch: this.#summaryRecorder(),
+      },
     );
   }
 

@@ -76,6 +76,8 @@ export interface TrainingStreamOptions {
   signal?: AbortSignal;
   depth: number;
   rowsPerEpoch: number;
+  /** Called with each epoch's metrics as it is pushed (the model keeps its training summary). */
+  onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 /** A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train(). */
@@ -88,6 +90,7 @@ export class TrainingStream extends Readable {
   #onDestroyed: (() => void) | null = null;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
+  readonly #onEpoch: ((metrics: EpochMetrics) => void) | undefined;
 
   /** @internal The session factory receives the notification callback the native run calls. */
   constructor(createSession: (notify: () => void) => NativeSession, options: TrainingStreamOptions) {
@@ -96,6 +99,7 @@ export class TrainingStream extends Readable {
     this.#depth = options.depth;
     this.#rows = options.rowsPerEpoch;
     this.#signal = options.signal;
+    this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
     this.#session = createSession(() => this.#pump());
     this.#session.allow(this.#marks);
@@ -156,7 +160,9 @@ export class TrainingStream extends Readable {
       if (!destroying && records.length > 0) {
         const size = FIELDS.length + LAYER_FIELDS.length * this.#depth;
         for (let base = 0; base < records.length; base += size) {
-          this.push(decodeRecord(records, base, this.#depth, this.#rows));
+          const metrics = decodeRecord(records, base, this.#depth, this.#rows);
+          this.#onEpoch?.(metrics);
+          this.push(metrics);
           this.#pushed++;
         }
       }

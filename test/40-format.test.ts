@@ -212,6 +212,25 @@ describe('class labels and training summary on the model', () => {
     expect(MLP.fromBuffer(binary.toBuffer()).classes).toEqual(['ham', 'spam']);
   });
 
+  it('training keeps trainingSummary up to date (epochs, last loss and accuracy, date, duration), keeping fields a user added', async () => {
+    const model = new MLP({ inputs: 2, layers: [{ units: 4, activation: 'tanh' }, { units: 2, activation: 'softmax' }], seed: 1 });
+    const r = rng(8);
+    const x = randomArray(r, 20 * 2);
+    const y = Array.from({ length: 20 }, (_, i) => i % 2);
+    const seen: EpochMetrics[] = [];
+    for await (const m of model.train({ x, y }, { epochs: 3, batchSize: 5 })) seen.push(m);
+    const first = model.trainingSummary!;
+    expect(first).toMatchObject({ epochs: 3, loss: seen[2]!.loss, accuracy: seen[2]!.accuracy });
+    expect(Date.now() - Date.parse(first.date!)).toBeLessThan(60_000);
+    expect(first.durationMs).toBeGreaterThanOrEqual(0);
+    model.trainingSummary = { ...first, dataset: 'xor-ish' };
+    await drain(model.train({ x, y }, { epochs: 2, batchSize: 5 }));
+    const second = model.trainingSummary!;
+    expect(second).toMatchObject({ epochs: 5, dataset: 'xor-ish' });
+    expect(second.durationMs).toBeGreaterThanOrEqual(first.durationMs!);
+    expect(MLP.fromBuffer(model.toBuffer()).trainingSummary).toEqual(second);
+  });
+
   it('trainingSummary: validated, copied, frozen', () => {
     const model = new MLP({ inputs: 2, layers: [{ units: 1 }] });
     const summary = { epochs: 2, loss: 0.5, note: { tags: ['a'] } };
