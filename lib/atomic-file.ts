@@ -65,7 +65,8 @@ async function removeStaleTemporaries(dir: string, base: string): Promise<void> 
   }
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+/** Writes `bytes` (or the pieces of `bytes`, one after another) to `target` atomically. */
+export async function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
   }
@@ -75,12 +76,14 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temp, 'wx', 0o644);
-    let written = 0;
-    while (written < bytes.length) {
-      // In chunks: one write of a multi-GB buffer can be cut short anyway, and it keeps each
-      // call's hold on the libuv thread short.
-      const { bytesWritten } = await handle.write(bytes, written, Math.min(WRITE_CHUNK, bytes.length - written));
-      written += bytesWritten;
+    for (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      let written = 0;
+      while (written < piece.length) {
+        // In chunks: one write of a multi-GB buffer can be cut short anyway, and it keeps each
+        // call's hold on the libuv thread short.
+        const { bytesWritten } = await handle.write(piece, written, Math.min(WRITE_CHUNK, piece.length - written));
+        written += bytesWritten;
+      }
     }
     await handle.sync();
     await handle.close();

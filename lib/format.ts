@@ -130,6 +130,19 @@ function floatBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** Copies the little-endian floats bytes[begin, end) into out at `at`; returns that part of out. */
+function readFloatsInto(bytes: Uint8Array, begin: number, end: number, out: Float32Array, at: number): Float32Array {
+  const n = (end - begin) / 4;
+  const view = out.subarray(at, at + n);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(bytes.subarray(begin, end));
+  } else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + begin, end - begin);
+    for (let i = 0; i < n; i++) view[i] = dv.getFloat32(i * 4, true);
+  }
+  return view;
+}
+
 function readFloats(bytes: Uint8Array, begin: number, end: number): Float32Array {
   const out = new Float32Array((end - begin) / 4);
   if (LITTLE_ENDIAN) {
@@ -214,8 +227,12 @@ function extraStateProblem(extra: Record<string, unknown>, where: string): strin
 // ---------------------------------------------------------------------------------------
 // Writing
 
-/** Serialises a model snapshot into the bytes of a model file. */
-export function encodeModel(s: ModelSnapshot): Uint8Array {
+/**
+ * A model file as consecutive pieces (the header, then the tensors, viewing the snapshot's own
+ * arrays on little-endian machines): save() writes them one after another without first
+ * gathering the whole file in one buffer.
+ */
+export function encodeModelParts(s: ModelSnapshot): Uint8Array[] {
   const count = paramCount(s.inputs, s.layers);
   if (s.params.length !== count) throw new RangeError(`params has ${s.params.length} values, the architecture needs ${count}`);
   const slots = s.trainingState?.optimizer.slots ?? [];
@@ -271,21 +288,27 @@ export function encodeModel(s: ModelSnapshot): Uint8Array {
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [at, at + bytes] };
     at += bytes;
   }
-  const dataLength = at;
-  const out0 = data.map(floatBytes);
-  for (const part of out0) crc = crc32c(part, crc);
+  const parts = data.map(floatBytes);
+  for (const part of parts) crc = crc32c(part, crc);
   metadata.data_crc32c = crc.toString(16).padStart(8, '0');
   // __metadata__ first, as safetensors' own writer does.
   const json = JSON.stringify({ __metadata__: metadata, ...header });
   const jsonBytes = Buffer.from(json, 'utf8');
   const padded = Math.ceil(jsonBytes.length / 8) * 8;
   if (padded > MAX_HEADER_BYTES) throw new RangeError(`the header would be ${padded} bytes, above the ${MAX_HEADER_BYTES}-byte limit readers accept`);
-  const out = new Uint8Array(8 + padded + dataLength);
-  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
-  out.set(jsonBytes, 8);
-  out.fill(0x20, 8 + jsonBytes.length, 8 + padded);
-  let cursor = 8 + padded;
-  for (const part of out0) {
+  const head = new Uint8Array(8 + padded);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
+  head.set(jsonBytes, 8);
+  head.fill(0x20, 8 + jsonBytes.length);
+  return [head, ...parts];
+}
+
+/** Serialises a model snapshot into the bytes of a model file. */
+export function encodeModel(s: ModelSnapshot): Uint8Array {
+  const parts = encodeModelParts(s);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let cursor = 0;
+  for (const part of parts) {
     out.set(part, cursor);
     cursor += part.length;
   }
@@ -536,8 +559,9 @@ export function decodeModel(input: Uint8Array): ModelSnapshot {
   for (let l = 0; l < layers.length; l++) {
     for (const part of ['weight', 'bias']) {
       const name = `layers.${l}.${part}`;
-      const values = finite(name, tensor(name));
-      params.set(values, offset);
+      const span = spans.get(name)!;
+      const values = readFloatsInto(bytes, dataStart + span.begin, dataStart + span.end, params, offset);
+      finite(name, values);
       offset += values.length;
     }
   }

@@ -16,6 +16,7 @@ import {
   classesProblem,
   decodeModel,
   encodeModel,
+  encodeModelParts,
   MAX_LAYERS,
   MAX_UNITS,
   summaryProblem,
@@ -417,7 +418,7 @@ export class MLP {
 
   /** Saves the model atomically: the file at `path` is either the old one or the whole new one. */
   async save(path: string): Promise<void> {
-    await writeFileAtomic(path, encodeModel(this.snapshot()));
+    await writeFileAtomic(path, encodeModelParts(this.snapshot()));
   }
 
   /**
