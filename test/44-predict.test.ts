@@ -132,7 +132,7 @@ describe('predict on the serving path', () => {
     expect(y.length).toBe(rows * 4);
     expect(during).toBeGreaterThan(0);
     // Waiting for the batch would take up to ~300 ms; a snapshot copy takes microseconds.
-    expect(slowest).toBeLessThan(50);
+    expect(slowest).toBeLessThan(100);
   });
 
   it('one model shared by concurrent requests: interleaved predict and predictAsync all get their own answers', async () => {
