@@ -16,7 +16,13 @@ import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-node';
 
-import { kernelName, MLP } from '../dist/index.js';
+import * as mlpstream from '../dist/index.js';
+
+const { kernelName, MLP } = mlpstream;
+// setThreads/getThreads come with the GEMM thread pool; without them, batches run on whatever
+// the build has (reported as "default").
+const setThreads = typeof mlpstream.setThreads === 'function' ? mlpstream.setThreads : undefined;
+const getThreads = typeof mlpstream.getThreads === 'function' ? mlpstream.getThreads : undefined;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -76,7 +82,7 @@ function latencySync(call) {
 // Each repetition runs BATCHES batches, or fewer (at least 2) once it has taken a second, so
 // that a slow system does not take minutes.
 async function throughput(call) {
-  await call();
+  for (let i = 0; i < 3; i++) await call();
   const rates = [];
   for (let rep = 0; rep < REPS; rep++) {
     const t0 = performance.now();
@@ -98,11 +104,19 @@ const into = new Float32Array(10);
 const oursSync = latencySync(() => model.predict(x1, { into }));
 const oursAlloc = latencySync(() => model.predict(x1));
 const oursAsync = await latency(() => model.predictAsync(x1));
-const oursBatch = await throughput(() => model.predict(xb));
-const oursBatchAsync = await throughput(() => model.predictAsync(xb));
-rows.push(['mlpstream predict(x, { into }) (sync)', oursSync, oursBatch]);
+rows.push(['mlpstream predict(x, { into }) (sync)', oursSync, undefined]);
 rows.push(['mlpstream predict(x) (sync, new array)', oursAlloc, undefined]);
-rows.push(['mlpstream predictAsync(x)', oursAsync, oursBatchAsync]);
+rows.push(['mlpstream predictAsync(x)', oursAsync, undefined]);
+const defaultThreads = getThreads?.();
+for (const t of setThreads ? [1, 2] : ['default']) {
+  if (setThreads) setThreads(t);
+  const sync = await throughput(() => model.predict(xb));
+  const async = await throughput(() => model.predictAsync(xb));
+  const label = t === 'default' ? 'default threads' : `${t} thread${t > 1 ? 's' : ''}`;
+  rows.push([`mlpstream predict(batch), ${label}`, undefined, sync]);
+  rows.push([`mlpstream predictAsync(batch), ${label}`, undefined, async]);
+}
+if (setThreads && defaultThreads !== undefined) setThreads(defaultThreads);
 
 // onnxruntime-node on the exported model, 1 and 2 intra-op threads.
 const onnx = model.toONNX();
