@@ -30,6 +30,12 @@ export interface NativeModel {
   isTraining(): boolean;
   /** The vector-matrix kernel predict uses for up to 4 rows: 'avx512', 'avx2' or 'portable'. */
   predictKernel(): string;
+  /** Weights, normalisation and training state read under one lock (a consistent checkpoint). */
+  snapshot(): {
+    params: Float32Array;
+    normalization: { mean: Float32Array; std: Float32Array } | null;
+    trainingState: NativeTrainingState | null;
+  };
 }
 
 export interface NativeOptimizerConfig {

@@ -387,18 +387,21 @@ export class MLP {
 
   /** @internal */
   snapshot(): ModelSnapshot {
+    // One native read, so that weights and optimizer state come from the same epoch even while
+    // a training run commits epochs (saving a checkpoint from inside `for await` is fine).
+    const consistent = this.native.snapshot();
     const snapshot: ModelSnapshot = {
       inputs: this.inputs,
       layers: this.layers.map((l) => ({ ...l })),
       seed: this.seed,
-      params: this.native.getParams(),
+      params: consistent.params,
     };
     if (this.loss) snapshot.loss = this.loss;
     if (this.#classes) snapshot.classes = [...this.#classes];
     if (this.#trainingSummary) snapshot.trainingSummary = this.#trainingSummary;
-    const norm = this.native.getNormalization();
+    const norm = consistent.normalization;
     if (norm) snapshot.normalization = norm;
-    const state = this.native.getTrainingState();
+    const state = consistent.trainingState;
     if (state) {
       snapshot.trainingState = {
         epochsDone: state.epochsDone,

@@ -138,6 +138,27 @@ describe('round trips', () => {
     expect(Buffer.compare(copy.toBuffer(), model.toBuffer())).toBe(0);
   });
 
+  it('a checkpoint saved from inside `for await`, while the run commits more epochs, holds one epoch\'s weights and that epoch\'s optimizer state', async () => {
+    const spec = { inputs: 3, layers: [{ units: 6, activation: 'tanh' as const }, { units: 2, activation: 'softmax' as const }], seed: 4 };
+    const r = rng(21);
+    const data = { x: randomArray(r, 40 * 3), y: Array.from({ length: 40 }, (_, i) => i % 2) };
+    const options = { batchSize: 4, optimizer: 'adam' as const, highWaterMark: 64 };
+    const model = new MLP(spec);
+    const checkpoints: Buffer[] = [];
+    for await (const m of model.train(data, { ...options, epochs: 40 })) {
+      if (m.epoch % 5 === 0) checkpoints.push(model.toBuffer());
+    }
+    for (const bytes of checkpoints) {
+      const loaded = MLP.fromBuffer(bytes);
+      const epochs = loaded.epochsTrained;
+      // The same model trained for exactly that many epochs: identical weights and state.
+      const reference = new MLP(spec);
+      await drain(reference.train(data, { ...options, epochs }));
+      expect(loaded.getWeights()).toEqual(reference.getWeights());
+      expect(loaded.native.getTrainingState()).toEqual(reference.native.getTrainingState());
+    }
+  });
+
   it('a fresh model (no training, no extras) round-trips too, and a Buffer slice at an odd offset decodes', () => {
     const model = new MLP({ inputs: 2, layers: [{ units: 1, activation: 'sigmoid' }], seed: 9 });
     const bytes = model.toBuffer();

@@ -101,6 +101,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
                          InstanceMethod<&ModelWrap::is_training>("isTraining"),
                          InstanceMethod<&ModelWrap::predict_kernel>("predictKernel"),
+                         InstanceMethod<&ModelWrap::snapshot>("snapshot"),
                      });
 }
 
@@ -236,11 +237,12 @@ void ModelWrap::set_normalization(const Napi::CallbackInfo& info) {
   model_->normalization() = std::move(norm);
 }
 
-Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lock(model_->mutex());
-  if (!model_->normalization()) return env.Null();
-  const Normalization& norm = *model_->normalization();
+namespace {
+
+// The two readers below and snapshot() share these; the caller holds the model's lock.
+Napi::Value normalization_locked(Napi::Env env, const Model& model) {
+  if (!model.normalization()) return env.Null();
+  const Normalization& norm = *model.normalization();
   Napi::Object out = Napi::Object::New(env);
   out.Set("mean", copy_to_js(env, norm.mean.data(), norm.mean.size()));
   auto std_dev = Napi::Float32Array::New(env, norm.inv_std.size());
@@ -250,10 +252,8 @@ Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
 }
 
 // { epochsDone, rng: BigUint64Array(4), optimizer: { kind, step, slots: Float32Array[] } } or null
-Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lock(model_->mutex());
-  const auto& state = model_->training_state();
+Napi::Value training_state_locked(Napi::Env env, Model& model) {
+  const auto& state = model.training_state();
   if (!state) return env.Null();
   Napi::Object out = Napi::Object::New(env);
   out.Set("epochsDone", Napi::Number::New(env, static_cast<double>(state->epochs_done)));
@@ -270,6 +270,31 @@ Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
   }
   optimizer.Set("slots", slots);
   out.Set("optimizer", optimizer);
+  return out;
+}
+
+}  // namespace
+
+Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  return normalization_locked(info.Env(), *model_);
+}
+
+Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  return training_state_locked(info.Env(), *model_);
+}
+
+// { params, normalization, trainingState } read under one lock: a training run commits weights
+// and optimizer state together at each epoch end, so a save during training gets one epoch's
+// weights with that same epoch's state, never a mix.
+Napi::Value ModelWrap::snapshot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("params", copy_to_js(env, model_->params().data(), model_->params().size()));
+  out.Set("normalization", normalization_locked(env, *model_));
+  out.Set("trainingState", training_state_locked(env, *model_));
   return out;
 }
 

@@ -33,6 +33,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value loss_and_gradients(const Napi::CallbackInfo& info);
   Napi::Value is_training(const Napi::CallbackInfo& info);
   Napi::Value predict_kernel(const Napi::CallbackInfo& info);
+  Napi::Value snapshot(const Napi::CallbackInfo& info);
 
   void require_idle(Napi::Env env, const char* action) const;
 
