@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { ModelFileError } from './errors.js';
+import { ModelFileError, ModelFormatError } from './errors.js';
 
 function reason(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
@@ -109,14 +109,56 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array | readon
   await removeStaleTemporaries(dir, path.basename(resolved));
 }
 
-export async function readModelFile(target: string): Promise<Uint8Array> {
+/**
+ * Reads a model file. `checkHeader(prefix, fileLength)` sees the file's first bytes (the length
+ * prefix and the header) before the rest is read and may throw to refuse the file: a damaged or
+ * hostile multi-gigabyte file is then refused after reading its header only.
+ */
+export async function readModelFile(
+  target: string,
+  checkHeader?: (prefix: Uint8Array, fileLength: number) => void,
+  headerLength?: (prefix: Uint8Array) => number | null,
+): Promise<Uint8Array> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
   }
   const resolved = path.resolve(target);
+  let handle: fs.FileHandle | undefined;
+  let prefix: Uint8Array;
+  let size: number;
   try {
-    return await fs.readFile(resolved);
+    handle = await fs.open(resolved, 'r');
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = stat.size;
+    if (!checkHeader || !headerLength) return await handle.readFile();
+    const first = await readAt(handle, 0, Math.min(size, 8));
+    const n = headerLength(first);
+    // A header longer than the file or the limit: what there is suffices to refuse it.
+    const end = n === null || !Number.isFinite(n) || 8 + n > size ? first.length : 8 + n;
+    prefix = end === first.length ? first : await readAt(handle, 0, end);
   } catch (error) {
+    await handle?.close().catch(() => undefined);
     throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
   }
+  try {
+    checkHeader(prefix, size);
+    return await readAt(handle, 0, size);
+  } catch (error) {
+    if (error instanceof ModelFormatError) throw error;
+    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    if (bytesRead === 0) throw Object.assign(new Error('the file shrank while it was read'), { code: 'ESHRUNK' });
+    done += bytesRead;
+  }
+  return out;
 }

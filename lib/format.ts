@@ -428,13 +428,35 @@ function checkVersion(m: Record<string, string>): { major: number; minor: number
 /** Parses and validates the bytes of a model file. Throws ModelFormatError on anything wrong. */
 export function decodeModel(input: Uint8Array): ModelSnapshot {
   if (!(input instanceof Uint8Array)) throw new TypeError('a model must be given as a Buffer or Uint8Array');
-  const bytes = input;
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated?)`);
+  return decode(input, input.length, false)!;
+}
+
+/**
+ * The header length a file starts with (from its first 8 bytes), or null when fewer than 8
+ * bytes are given. For readers that fetch the header before the rest.
+ */
+export function headerLengthOf(prefix: Uint8Array): number | null {
+  if (prefix.length < 8) return null;
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  return n > BigInt(MAX_HEADER_BYTES) ? Infinity : Number(n);
+}
+
+/**
+ * Checks everything a file's header says against the file's length, without its data: `prefix`
+ * holds the file's first 8 + N bytes (or all of it if shorter). loadModel calls this before
+ * reading a file's data, so a damaged or hostile file is refused without reading it whole.
+ */
+export function checkModelHeader(prefix: Uint8Array, fileLength: number): void {
+  decode(prefix, fileLength, true);
+}
+
+function decode(bytes: Uint8Array, fileLength: number, headerOnly: boolean): ModelSnapshot | null {
+  if (fileLength < 8) fail(`file is ${fileLength} bytes, too short for the 8-byte header length (truncated?)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength} is above the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLength);
   if (n < 2) fail(`header length ${n} is too small for a JSON object`);
-  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of the ${bytes.length}-byte file (truncated?)`);
+  if (8 + n > fileLength) fail(`header length ${n} runs past the end of the ${fileLength}-byte file (truncated?)`);
   if (bytes[8] !== 0x7b) fail('header does not start with "{" (not a safetensors file)');
   let text: string;
   try {
@@ -486,7 +508,7 @@ export function decodeModel(input: Uint8Array): ModelSnapshot {
   const canonical = expectedTensors(inputs, layers, hasNormalization, training?.slots ?? 0);
   const expected = new Map(canonical.map((t) => [t.name, t.shape]));
   const dataStart = 8 + n;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const spans = new Map<string, { begin: number; end: number }>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -531,6 +553,7 @@ export function decodeModel(input: Uint8Array): ModelSnapshot {
     cursor = span.end;
   }
   if (cursor !== dataLength) fail(`data section has ${dataLength - cursor} bytes after the last tensor`);
+  if (headerOnly) return null;
 
   // The checksum covers the tensors' bytes in canonical order: the data section itself when
   // the file was written by mlpstream, and still the same if another tool reorders them.

@@ -13,10 +13,12 @@ import {
 } from './codes.js';
 import { ModelBusyError } from './errors.js';
 import {
+  checkModelHeader,
   classesProblem,
   decodeModel,
   encodeModel,
   encodeModelParts,
+  headerLengthOf,
   MAX_LAYERS,
   MAX_UNITS,
   summaryProblem,
@@ -479,5 +481,5 @@ function checkTargetRange(y: Float32Array, loss: LossName, outputs: number): voi
 
 /** Loads a model file saved by `model.save()`; throws ModelFormatError if it is not a valid one. */
 export async function loadModel(path: string): Promise<MLP> {
-  return MLP.fromBuffer(await readModelFile(path));
+  return MLP.fromBuffer(await readModelFile(path, checkModelHeader, headerLengthOf));
 }

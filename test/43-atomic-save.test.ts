@@ -3,7 +3,7 @@
 // process killed mid-save leaves the old file or the new one, and its temporary file is cleaned
 // up by the next save.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -183,6 +183,25 @@ describe('save', () => {
 });
 
 describe('load', () => {
+  it('a huge file is judged by its header first: an 8 GB (sparse) file is refused without being read', async () => {
+    const dir = newDir();
+    const small = new MLP({ inputs: 3, layers: [{ units: 2 }] }).toBuffer();
+    const withTail = path.join(dir, 'tail.safetensors');
+    writeFileSync(withTail, small);
+    truncateSync(withTail, 8 * 2 ** 30); // a valid model followed by 8 GB of zeros (a hole)
+    const zeros = path.join(dir, 'zeros.safetensors');
+    writeFileSync(zeros, '');
+    truncateSync(zeros, 8 * 2 ** 30);
+    const before = process.memoryUsage().arrayBuffers;
+    const started = performance.now();
+    await expect(loadModel(withTail)).rejects.toThrow(/data section has \d+ bytes after the last tensor/);
+    await expect(loadModel(zeros)).rejects.toThrow(/header length 0 is too small/);
+    await expect(loadModel(zeros)).rejects.toBeInstanceOf(ModelFormatError);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 2 ** 20);
+  });
+
+
   it('a missing file or a directory: ModelFileError; a partial file: ModelFormatError', async () => {
     const dir = newDir();
     await expect(loadModel(path.join(dir, 'nope.safetensors'))).rejects.toThrow(/cannot read the model file .*nope.safetensors': the directory does not exist \(ENOENT\)/);
