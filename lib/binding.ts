@@ -13,7 +13,8 @@ export interface NativeModel {
   paramCount(): number;
   getParams(): Float32Array;
   setParams(params: Float32Array): void;
-  predict(x: Float32Array, rows: number): Float32Array;
+  /** Writes into `out` (rows x outputs) when given, else into a new array; returns it. */
+  predict(x: Float32Array, rows: number, out?: Float32Array): Float32Array;
   predictAsync(x: Float32Array, rows: number): Promise<Float32Array>;
   setNormalization(mean: Float32Array | null, std?: Float32Array): void;
   getNormalization(): { mean: Float32Array; std: Float32Array } | null;
@@ -27,6 +28,14 @@ export interface NativeModel {
     loss: number,
   ): { loss: number; grads: Float32Array };
   isTraining(): boolean;
+  /** The vector-matrix kernel predict uses for up to 4 rows: 'avx512', 'avx2' or 'portable'. */
+  predictKernel(): string;
+  /** Weights, normalisation and training state read under one lock (a consistent checkpoint). */
+  snapshot(): {
+    params: Float32Array;
+    normalization: { mean: Float32Array; std: Float32Array } | null;
+    trainingState: NativeTrainingState | null;
+  };
 }
 
 export interface NativeOptimizerConfig {

@@ -80,6 +80,8 @@ export interface TrainingStreamOptions {
   signal?: AbortSignal;
   depth: number;
   rowsPerEpoch: number;
+  /** Called with each epoch's metrics as it leaves the native run (before the reader sees it). */
+  onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 /** A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train(). */
@@ -104,6 +106,7 @@ export class TrainingStream extends Readable {
   #pendingError: Error | null = null;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
+  readonly #onEpoch: ((metrics: EpochMetrics) => void) | undefined;
 
   /** @internal The session factory receives the notification callback the native run calls. */
   constructor(createSession: (notify: () => void) => NativeSession, options: TrainingStreamOptions) {
@@ -112,6 +115,7 @@ export class TrainingStream extends Readable {
     this.#depth = options.depth;
     this.#rows = options.rowsPerEpoch;
     this.#signal = options.signal;
+    this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
     const session = createSession(() => this.#onNotify());
     this.#session = session;
@@ -190,7 +194,9 @@ export class TrainingStream extends Readable {
       while (this.#taken !== produced) {
         if (!destroying) {
           const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
-          this.push(decodeRecord(this.#ring, base, this.#depth, this.#rows));
+          const metrics = decodeRecord(this.#ring, base, this.#depth, this.#rows);
+          this.#onEpoch?.(metrics);
+          this.push(metrics);
           this.#pushed++;
         }
         this.#taken = (this.#taken + 1) | 0;
