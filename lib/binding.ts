@@ -163,6 +163,8 @@ export interface NativeAddon {
     consumerWaiting: number;
     threadSleeping: number;
     state: number;
+    batchesDone: number;
+    batchesPerEpoch: number;
   };
   sgemm(
     transA: boolean,

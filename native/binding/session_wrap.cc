@@ -240,6 +240,8 @@ void init_session(Napi::Env env, Napi::Object exports, AddonData& data) {
   channel.Set("consumerWaiting", static_cast<double>(EpochChannel::kConsumerWaiting));
   channel.Set("threadSleeping", static_cast<double>(EpochChannel::kThreadSleeping));
   channel.Set("state", static_cast<double>(EpochChannel::kState));
+  channel.Set("batchesDone", static_cast<double>(EpochChannel::kBatchesDone));
+  channel.Set("batchesPerEpoch", static_cast<double>(EpochChannel::kBatchesPerEpoch));
   exports.Set("channelLayout", channel);
   Napi::Array fields = Napi::Array::New(env);
   for (int i = 0; i < kFixedRecordFields; ++i) fields.Set(static_cast<std::uint32_t>(i), kRecordFields[i]);

@@ -108,10 +108,13 @@ void TrainingRun::thread_main() {
   ScopedFlushDenormals flush_denormals;
   const auto started = std::chrono::steady_clock::now();
   EpochMetrics metrics;
+  shared_word::store(&channel_.control[EpochChannel::kBatchesPerEpoch],
+                     static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
   try {
     for (std::int64_t done = 0; done < epochs_; ++done) {
       if (!wait_for_permission()) return finish(State::kCancelled);
-      const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics);
+      const EpochOutcome outcome =
+          trainer_->run_epoch(cancel_, metrics, &channel_.control[EpochChannel::kBatchesDone]);
       if (outcome.status == EpochStatus::kCancelled) return finish(State::kCancelled);
       if (outcome.status == EpochStatus::kDiverged) {
         {

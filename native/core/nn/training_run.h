@@ -46,6 +46,8 @@ struct EpochChannel {
     kConsumerWaiting = 3,   // consumer: 1 = found nothing, wants `notify` on the next change
     kThreadSleeping = 4,    // run: 1 = asleep on its condition variable, wants wake()
     kState = 5,             // run -> consumer: a TrainingRun::State, written after the last record
+    kBatchesDone = 6,       // run -> consumer: mini-batches finished in the current epoch (progress)
+    kBatchesPerEpoch = 7,   // run -> consumer: mini-batches in one epoch
     kWords = 8,
   };
   std::uint32_t* control = nullptr;
