@@ -83,6 +83,8 @@ export enum RunState {
 
 export interface NativeOutcome {
   error?: string;
+  /** The error is about the caller's data (a NaN found while copying it): a RangeError. */
+  invalidData?: boolean;
   divergedEpoch?: number;
   divergedBatch?: number;
   divergedLoss?: number;
@@ -100,6 +102,8 @@ export interface NativeSession {
   ref(): void;
   unref(): void;
   close(): void;
+  /** Drops the references to the training arrays if the thread no longer reads them; true if so. */
+  releaseInputs(): boolean;
 }
 
 export interface EpilogueSpec {
@@ -176,6 +180,7 @@ export interface NativeAddon {
     state: number;
     batchesDone: number;
     batchesPerEpoch: number;
+    inputsCopied: number;
   };
   sgemm(
     transA: boolean,

@@ -56,6 +56,7 @@ import {
 } from './validate.js';
 
 const DEFAULT_HIGH_WATER_MARK = 16;
+const DEFAULT_PROGRESS_INTERVAL = 100;
 const DEFAULT_BATCH_SIZE = 32;
 
 function defaultLoss(output: ActivationName): LossName {
@@ -213,6 +214,7 @@ export class MLP {
     assertKnownKeys(options as unknown as Record<string, unknown>, 'options', [
       'epochs', 'batchSize', 'loss', 'optimizer', 'shuffle', 'seed', 'highWaterMark', 'signal', 'diagnostics', 'resume',
       'schedule', 'clipNorm', 'validationSplit', 'validationData', 'earlyStopping', 'normalize',
+      'onProgress', 'progressInterval',
     ]);
     if (this.native.isTraining()) throw new ModelBusyError('start another training run');
     const epochs = assertInteger(options.epochs, 'options.epochs', 1, 2 ** 40);
@@ -232,6 +234,13 @@ export class MLP {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new TypeError('options.signal must be an AbortSignal');
     }
+    if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+      throw new TypeError('options.onProgress must be a function');
+    }
+    const progressInterval =
+      options.progressInterval === undefined
+        ? DEFAULT_PROGRESS_INTERVAL
+        : assertInteger(options.progressInterval, 'options.progressInterval', 10, 2 ** 31 - 1);
     const clipNorm = options.clipNorm === undefined ? 0 : assertNumber(options.clipNorm, 'options.clipNorm', { min: 0, minExclusive: true });
     const normalize = options.normalize === undefined ? false : assertBoolean(options.normalize, 'options.normalize');
     const state = this.native.getTrainingState();
@@ -241,14 +250,18 @@ export class MLP {
         : assertBoolean(options.resume, 'options.resume');
     const schedule = resolveSchedule(options.schedule, (state?.epochsDone ?? 0) + epochs);
 
-    let train = this.#targets(data, loss, 'data');
+    // Big typed arrays are checked for NaN while the training thread copies them (an error then
+    // ends the stream), not here: that would hold up the event loop. Not when the rows are split
+    // or their statistics learnt here first (those read every row on this thread anyway).
+    const deferChecks = options.validationSplit === undefined && !normalize;
+    let train = this.#targets(data, loss, 'data', deferChecks);
     let validation: TargetData | null = null;
     if (options.validationSplit !== undefined && options.validationData !== undefined) {
       throw new TypeError('give options.validationSplit or options.validationData, not both');
     }
     if (options.validationData !== undefined) {
       assertObject(options.validationData, 'options.validationData');
-      validation = this.#targets(options.validationData, loss, 'options.validationData');
+      validation = this.#targets(options.validationData, loss, 'options.validationData', true);
     } else if (options.validationSplit !== undefined) {
       const fraction = assertNumber(options.validationSplit, 'options.validationSplit', {
         min: 0, max: 1, minExclusive: true, maxExclusive: true,
@@ -297,20 +310,24 @@ export class MLP {
         depth: this.layers.length,
         rowsPerEpoch: train.rows,
         onEpoch: this.#summaryRecorder(),
+        epochsBefore: state?.epochsDone ?? 0,
+        batchRows: batchSize === 0 ? train.rows : Math.min(batchSize, train.rows),
+        onProgress: options.onProgress,
+        progressInterval,
       },
     );
   }
 
   /** Converts and checks one data set's inputs and targets for `loss`. */
-  #targets(data: TrainingData, loss: LossName, name: string): TargetData {
-    const { data: x, rows } = toMatrix(data.x, this.inputs, `${name}.x`, 'inputs');
+  #targets(data: TrainingData, loss: LossName, name: string, deferChecks = false): TargetData {
+    const { data: x, rows } = toMatrix(data.x, this.inputs, `${name}.x`, 'inputs', deferChecks);
     if (rows === 0) throw new RangeError(`${name}.x has no rows`);
     if (loss === 'crossEntropy' && isLabelVector(data.y)) {
       const labels = toLabels(data.y, this.outputs, `${name}.y`);
       if (labels.length !== rows) throw new RangeError(`${name}.y has ${labels.length} labels but ${name}.x has ${rows} rows`);
       return { x, rows, y: null, labels };
     }
-    const targets = toMatrix(data.y, this.outputs, `${name}.y`, 'targets');
+    const targets = toMatrix(data.y, this.outputs, `${name}.y`, 'targets', deferChecks);
     if (targets.rows !== rows) throw new RangeError(`${name}.y has ${targets.rows} rows but ${name}.x has ${rows}`);
     checkTargetRange(targets.data, loss, this.outputs, name);
     return { x, rows, y: targets.data, labels: null };

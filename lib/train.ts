@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 
 import { native, RunState, type NativeSession } from './binding.js';
 import { AbortError, NativeError, TrainingDivergedError } from './errors.js';
-import type { EpochMetrics, LayerDiagnostics } from './types.js';
+import type { EpochMetrics, LayerDiagnostics, TrainingProgress } from './types.js';
 
 const FIELDS = native.recordLayout.fields;
 const LAYER_FIELDS = native.recordLayout.layerFields;
@@ -92,9 +92,98 @@ export interface TrainingStreamOptions {
   rowsPerEpoch: number;
   /** Called with each epoch's metrics as it leaves the native run (before the reader sees it). */
   onEpoch?: (metrics: EpochMetrics) => void;
+  /** Epochs the model had trained before this run (the first epoch of the run is this + 1). */
+  epochsBefore: number;
+  /** Rows in one mini-batch (the last one of an epoch may have fewer). */
+  batchRows: number;
+  onProgress?: (progress: TrainingProgress) => void;
+  /** Milliseconds between progress reports. */
+  progressInterval: number;
 }
 
-/** A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train(). */
+/** How far back the progress rate looks (ms). */
+const RATE_WINDOW_MS = 3000;
+
+/**
+ * Throttled progress inside epochs, read from the words the training thread updates after
+ * every mini-batch (batchesDone, batchesPerEpoch, produced, threadSleeping).
+ */
+class ProgressMeter {
+  /** (time, batches done in the run) when the count changed, oldest first, within the window. */
+  readonly #points: { t: number; batches: number }[] = [];
+  #lastEpoch = 0;
+  #lastBatches = -1;
+
+  constructor(
+    readonly control: Int32Array,
+    readonly epochsBefore: number,
+    readonly batchRows: number,
+    readonly rows: number,
+    readonly started: number,
+  ) {}
+
+  /** The progress to report now, or null when nothing moved since the last report. */
+  sample(now: number): TrainingProgress | null {
+    const control = this.control;
+    const perEpoch = Atomics.load(control, W.batchesPerEpoch);
+    if (perEpoch <= 0) return null; // still loading the data
+    // produced is read on both sides of batchesDone: an epoch that ended in between would mix
+    // two epochs' counts. (The run clears batchesDone before it publishes an epoch.)
+    const produced = Atomics.load(control, W.produced) >>> 0;
+    let done = Atomics.load(control, W.batchesDone);
+    if ((Atomics.load(control, W.produced) >>> 0) !== produced) return null;
+    const epoch = this.epochsBefore + produced + 1;
+    // Within one epoch the count only grows (a read between the clearing and the publication
+    // of an epoch could show 0 for an instant).
+    if (epoch === this.#lastEpoch && done < this.#lastBatches) done = this.#lastBatches;
+    done = Math.min(Math.max(done, 0), perEpoch);
+    const batches = produced * perEpoch + done;
+    const points = this.#points;
+    if (Atomics.load(control, W.threadSleeping) === 1) {
+      // Paused by backpressure: the time asleep is not training time.
+      points.length = 0;
+    } else if (points.length === 0 || points[points.length - 1]!.batches !== batches) {
+      points.push({ t: now, batches });
+      while (points.length > 2 && now - points[0]!.t > RATE_WINDOW_MS) points.shift();
+    }
+    if (epoch === this.#lastEpoch && done === this.#lastBatches) return null;
+    if (points.length < 2) return null; // no rate yet
+    const first = points[0]!;
+    const last = points[points.length - 1]!;
+    const batchesPerMs = (last.batches - first.batches) / (last.t - first.t);
+    this.#lastEpoch = epoch;
+    this.#lastBatches = done;
+    const rowsPerBatch = Math.min(this.batchRows, this.rows);
+    return {
+      epoch,
+      batchesDone: done,
+      batchesPerEpoch: perEpoch,
+      samplesPerSecond: batchesPerMs * rowsPerBatch * 1000,
+      etaMs: batchesPerMs > 0 ? (perEpoch - done) / batchesPerMs : Infinity,
+      elapsedMs: now - this.started,
+    };
+  }
+}
+
+/** The events a TrainingStream adds to those of a Readable. */
+export interface TrainingStream {
+  on(event: 'progress', listener: (progress: TrainingProgress) => void): this;
+  on(event: 'data', listener: (metrics: EpochMetrics) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'progress', listener: (progress: TrainingProgress) => void): this;
+  once(event: 'data', listener: (metrics: EpochMetrics) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: 'progress', listener: (progress: TrainingProgress) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  [Symbol.asyncIterator](): AsyncIterableIterator<EpochMetrics>;
+}
+
+/**
+ * A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train().
+ *
+ * Events beyond a Readable's: 'progress' (TrainingProgress), throttled to the run's
+ * progressInterval, while an epoch is under way.
+ */
 export class TrainingStream extends Readable {
   #session: NativeSession | null;
   readonly #control: Int32Array;
@@ -117,6 +206,11 @@ export class TrainingStream extends Readable {
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
   readonly #onEpoch: ((metrics: EpochMetrics) => void) | undefined;
+  readonly #meter: ProgressMeter;
+  readonly #progressInterval: number;
+  #progressTimer: NodeJS.Timeout | null = null;
+  /** The session still holds the training arrays (big ones are copied by the thread). */
+  #holdsInputs = true;
 
   /** @internal The session factory receives the notification callback the native run calls. */
   constructor(createSession: (notify: () => void) => NativeSession, options: TrainingStreamOptions) {
@@ -134,10 +228,50 @@ export class TrainingStream extends Readable {
     this.#recordSize = FIELDS.length + LAYER_FIELDS.length * this.#depth;
     this.#capacity = this.#ring.length / this.#recordSize;
     Atomics.store(this.#control, W.allowed, this.#marks);
+    this.#meter = new ProgressMeter(this.#control, options.epochsBefore, options.batchRows, this.#rows, performance.now());
+    this.#progressInterval = options.progressInterval;
+    if (options.onProgress) this.on('progress', options.onProgress);
+    // Progress is sampled only while someone listens for it.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'progress') queueMicrotask(() => this.#startProgress());
+    });
+    this.#startProgress();
     session.start();
     if (this.#signal) {
       if (this.#signal.aborted) queueMicrotask(this.#onAbort);
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  #startProgress(): void {
+    if (this.#progressTimer !== null || this.#session === null || this.listenerCount('progress') === 0) return;
+    // Unref'd: reporting progress never keeps the process alive.
+    this.#progressTimer = setInterval(() => this.#reportProgress(), this.#progressInterval).unref();
+  }
+
+  #stopProgress(): void {
+    if (this.#progressTimer !== null) clearInterval(this.#progressTimer);
+    this.#progressTimer = null;
+  }
+
+  #reportProgress(): void {
+    if (this.#session === null || this.#onDestroyed !== null || this.destroyed) {
+      this.#stopProgress();
+      return;
+    }
+    this.#releaseInputs();
+    if (this.listenerCount('progress') === 0) {
+      this.#stopProgress();
+      return;
+    }
+    const progress = this.#meter.sample(performance.now());
+    if (progress !== null) this.emit('progress', progress);
+  }
+
+  /** Lets the session drop its references to the training arrays once the thread has copied them. */
+  #releaseInputs(): void {
+    if (this.#holdsInputs && this.#session !== null && Atomics.load(this.#control, W.inputsCopied) === 1) {
+      this.#holdsInputs = !this.#session.releaseInputs();
     }
   }
 
@@ -178,6 +312,7 @@ export class TrainingStream extends Readable {
     }
     // Let the native loop stop at its next mini-batch boundary, then finish closing; joining
     // here instead could block the event loop for a whole (large) batch.
+    this.#stopProgress();
     this.#onDestroyed = () => callback(error);
     session.cancel();
     this.#pump();
@@ -197,6 +332,7 @@ export class TrainingStream extends Readable {
     if (session === null) return;
     const control = this.#control;
     const destroying = this.#onDestroyed !== null;
+    this.#releaseInputs();
     for (;;) {
       const produced = Atomics.load(control, W.produced);
       // Read the state before the records: the run writes it after its last record.
@@ -242,6 +378,7 @@ export class TrainingStream extends Readable {
   #finish(state: RunState): void {
     const session = this.#session!;
     const outcome = state === RunState.Diverged || state === RunState.Failed ? session.outcome() : {};
+    this.#stopProgress();
     if (this.#waiting) {
       this.#waiting = false;
       session.unref();
@@ -267,7 +404,9 @@ export class TrainingStream extends Readable {
             outcome.divergedLoss ?? NaN,
             outcome.divergedWeights ? 'weights' : 'loss',
           )
-        : new NativeError(outcome.error ?? 'the training run stopped unexpectedly');
+        : outcome.invalidData
+          ? new RangeError(outcome.error)
+          : new NativeError(outcome.error ?? 'the training run stopped unexpectedly');
     if (this.readableLength === 0) this.#raisePendingError();
   }
 }

@@ -121,8 +121,19 @@ export interface TrainOptions {
   seed?: number;
   /** Epochs that may wait unread before training pauses. Default 16. */
   highWaterMark?: number;
-  /** Aborting stops training before the next mini-batch; the stream errors with an AbortError. */
+  /**
+   * Aborting stops training before the next mini-batch; the stream errors with an AbortError
+   * (`err.name === 'AbortError'`, `err.code === 'ABORT_ERR'`, the signal's reason as `cause`).
+   * The model keeps the weights of the last completed epoch and can be trained again.
+   */
   signal?: AbortSignal;
+  /**
+   * Called with progress inside epochs, like the stream's 'progress' event: at most once per
+   * `progressInterval` ms, and only when a mini-batch finished since the last call.
+   */
+  onProgress?: (progress: TrainingProgress) => void;
+  /** Milliseconds between progress reports ('progress' events, onProgress). Default 100, at least 10. */
+  progressInterval?: number;
   /** Per-layer gradient/weight norms, dead and saturated units in each epoch's metrics. Default true. */
   diagnostics?: boolean;
   /** Learning-rate schedule. Default: constant. */
@@ -157,6 +168,25 @@ export interface LayerDiagnostics {
   deadFraction?: number;
   /** Sigmoid/tanh layers: fraction of outputs within 1% of an asymptote. */
   saturatedFraction?: number;
+}
+
+/**
+ * Progress inside a training run, for progress bars between epochs: the stream's 'progress'
+ * event and the onProgress option. Computed in JavaScript from counters the training thread
+ * keeps in shared memory (no call into native code, no event per mini-batch).
+ */
+export interface TrainingProgress {
+  /** The epoch in progress (1-based over the model's history, like EpochMetrics.epoch). */
+  epoch: number;
+  /** Mini-batches finished in this epoch, and in one epoch. */
+  batchesDone: number;
+  batchesPerEpoch: number;
+  /** Training rows a second over the last few seconds of work (time paused by backpressure excluded). */
+  samplesPerSecond: number;
+  /** Estimated milliseconds until this epoch ends, at that rate. */
+  etaMs: number;
+  /** Milliseconds since the run started. */
+  elapsedMs: number;
 }
 
 export interface EpochMetrics {

@@ -87,10 +87,19 @@ function checkFinite(data: ArrayLike<number>, cols: number, name: string): void 
 }
 
 /**
+ * Float32Arrays of more elements than this may leave their NaN check to the native side, which
+ * makes it on the training thread while it copies them (native/core/nn/dataset_load.h copies
+ * arrays of this size and less on the JS thread, checking them too).
+ */
+export const DEFERRED_CHECK_ELEMENTS = 1 << 18;
+
+/**
  * A matrix of `cols` columns from rows (number[][]) or a flat row-major Float32Array (or
  * Float64Array, converted). Always returns a fresh or validated Float32Array and the row count.
+ * With `deferFiniteCheck`, a big Float32Array is returned unchecked for NaN and Infinity: the
+ * caller hands it to native code that checks it.
  */
-export function toMatrix(value: unknown, cols: number, name: string, what = 'values'): MatrixData {
+export function toMatrix(value: unknown, cols: number, name: string, what = 'values', deferFiniteCheck = false): MatrixData {
   if (value instanceof Float32Array || value instanceof Float64Array) {
     if (value.length % cols !== 0) {
       throw new RangeError(
@@ -98,7 +107,9 @@ export function toMatrix(value: unknown, cols: number, name: string, what = 'val
           `a flat ${value.constructor.name} holds rows one after another`,
       );
     }
-    checkFinite(value, cols, name);
+    if (!(deferFiniteCheck && value instanceof Float32Array && value.length > DEFERRED_CHECK_ELEMENTS)) {
+      checkFinite(value, cols, name);
+    }
     const data = value instanceof Float32Array ? value : Float32Array.from(value);
     return { data, rows: value.length / cols };
   }

@@ -3,56 +3,100 @@
 // the run's thread calls back (through a thread-safe function) only when the stream is
 // waiting for something new.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/addon.h"
 #include "binding/convert.h"
 #include "binding/model_wrap.h"
+#include "core/nn/dataset_load.h"
 #include "core/nn/training_run.h"
+#include "core/util/shared_word.h"
 
 namespace mlpstream {
 
-// Copies one data set (x and dense targets or integer labels) into native memory, applying
-// the model's input standardisation.
-Dataset dataset_from(Napi::Env env, Model& model, const Napi::Value& x_value, const Napi::Value& rows_value,
-                     const Napi::Value& y_value, const Napi::Value& labels_value, Loss loss, const std::string& what) {
-  const Architecture& arch = model.architecture();
+// One data set on its way into native memory: the labels are copied (and checked) at once;
+// x and dense targets too when they are small, else they stay borrowed from their JS arrays
+// (referenced by the session) until the training thread copies them (dataset_load.h).
+struct PendingDataset {
   Dataset dataset;
+  BorrowedMatrix x;  // data == nullptr: already copied
+  BorrowedMatrix y;
+};
+
+// Copies `array` now, or records it as borrowed (and references it) when it is big.
+void take_matrix(Napi::Env env, const Napi::Float32Array& array, std::size_t rows, std::size_t cols,
+                 const std::string& name, const Normalization* normalization, AlignedBuffer<float>& out,
+                 BorrowedMatrix& borrowed, std::vector<Napi::Reference<Napi::Value>>& keep) {
+  BorrowedMatrix source{array.Data(), rows, cols, name};
+  if (array.ElementLength() > kDeferredCopyElements) {
+    borrowed = std::move(source);
+    keep.push_back(Napi::Persistent(static_cast<Napi::Value>(array)));
+    return;
+  }
+  const std::atomic<bool> never{false};
+  try {
+    copy_matrix(source, normalization, out, never);
+  } catch (const InvalidData& e) {
+    convert::throw_range(env, e.what());
+  }
+}
+
+// Takes one data set (x and dense targets or integer labels); `name` is how the TypeScript
+// side calls it ("data", "options.validationData"), for messages.
+PendingDataset dataset_from(Napi::Env env, Model& model, const Napi::Value& x_value, const Napi::Value& rows_value,
+                            const Napi::Value& y_value, const Napi::Value& labels_value, Loss loss,
+                            const std::string& name, std::vector<Napi::Reference<Napi::Value>>& keep) {
+  const Architecture& arch = model.architecture();
+  PendingDataset pending;
+  Dataset& dataset = pending.dataset;
   dataset.rows = static_cast<int>(convert::integer(rows_value, "rows", 1, (std::int64_t{1} << 31) - 1));
   dataset.inputs = arch.inputs();
   dataset.outputs = arch.outputs();
+  const auto rows = static_cast<std::size_t>(dataset.rows);
   auto x = convert::float32_array(x_value, "x");
-  convert::require_length(x, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.inputs()), "x");
-  dataset.x.resize(x.ElementLength());
+  convert::require_length(x, rows * static_cast<std::size_t>(arch.inputs()), "x");
   {
+    // The normalisation cannot change while the model trains (setNormalization refuses), so
+    // the thread may read it later without the lock.
     std::lock_guard<std::mutex> lock(model.mutex());
-    if (model.normalization()) {
-      apply_normalization(*model.normalization(), x.Data(), dataset.rows, arch.inputs(), dataset.x.data());
-    } else {
-      std::memcpy(dataset.x.data(), x.Data(), x.ElementLength() * sizeof(float));
-    }
+    const Normalization* normalization = model.normalization() ? &*model.normalization() : nullptr;
+    take_matrix(env, x, rows, static_cast<std::size_t>(arch.inputs()), name + ".x", normalization, dataset.x,
+                pending.x, keep);
   }
   if (!y_value.IsNull() && !y_value.IsUndefined()) {
     auto y = convert::float32_array(y_value, "y");
-    convert::require_length(y, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.outputs()), "y");
-    dataset.y.resize(y.ElementLength());
-    std::memcpy(dataset.y.data(), y.Data(), y.ElementLength() * sizeof(float));
+    convert::require_length(y, rows * static_cast<std::size_t>(arch.outputs()), "y");
+    take_matrix(env, y, rows, static_cast<std::size_t>(arch.outputs()), name + ".y", nullptr, dataset.y, pending.y,
+                keep);
   } else {
     if (loss != Loss::kCrossEntropy) convert::throw_type(env, "integer labels are only for crossEntropy");
     auto labels = convert::int32_array(labels_value, "labels");
-    convert::require_length(labels, static_cast<std::size_t>(dataset.rows), "labels");
+    convert::require_length(labels, rows, "labels");
     dataset.labels.resize(labels.ElementLength());
     for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
       const std::int32_t label = labels.Data()[i];
       if (label < 0 || label >= arch.outputs()) {
-        convert::throw_range(env, what + ": label " + std::to_string(label) + " at row " + std::to_string(i) +
+        convert::throw_range(env, name + ": label " + std::to_string(label) + " at row " + std::to_string(i) +
                                       " is outside [0, " + std::to_string(arch.outputs()) + ")");
       }
       dataset.labels[i] = label;
     }
   }
-  return dataset;
+  return pending;
+}
+
+// Finishes a data set on the training thread: copies what is still borrowed. False if cancelled.
+bool complete_dataset(PendingDataset& pending, const Model& model, const std::atomic<bool>& cancel) {
+  const Normalization* normalization = model.normalization() ? &*model.normalization() : nullptr;
+  if (pending.x.data != nullptr && !copy_matrix(pending.x, normalization, pending.dataset.x, cancel)) return false;
+  if (pending.y.data != nullptr && !copy_matrix(pending.y, nullptr, pending.dataset.y, cancel)) return false;
+  pending.x = {};
+  pending.y = {};
+  return true;
 }
 
 // Largest ring of epoch records shared with a stream (records of ~20-100 doubles each).
@@ -70,6 +114,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                            InstanceMethod<&SessionWrap::ref>("ref"),
                            InstanceMethod<&SessionWrap::unref>("unref"),
                            InstanceMethod<&SessionWrap::close>("close"),
+                           InstanceMethod<&SessionWrap::release_inputs>("releaseInputs"),
                            InstanceAccessor<&SessionWrap::control>("control"),
                            InstanceAccessor<&SessionWrap::ring>("ring"),
                        });
@@ -143,13 +188,16 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     early.min_delta = convert::number(es.Get("minDelta"), "minDelta");
     early.restore_best = convert::boolean(es.Get("restoreBest"), "restoreBest");
 
-    // The data is copied into native memory once: the run must not depend on JS memory.
-    Dataset dataset = dataset_from(env, *model, info[1], info[2], info[3], info[4], train.loss, "data");
-    Dataset validation;
+    // The data is copied into native memory once: the run must not depend on JS memory once
+    // it has started. Big arrays are copied by the training thread (kept referenced until
+    // then), so that train() does not stall the event loop.
+    auto training = std::make_shared<PendingDataset>(
+        dataset_from(env, *model, info[1], info[2], info[3], info[4], train.loss, "data", inputs_));
+    auto validation = std::make_shared<PendingDataset>();
     if (config.Get("validation").IsObject()) {
       Napi::Object v = config.Get("validation").As<Napi::Object>();
-      validation = dataset_from(env, *model, v.Get("x"), v.Get("rows"), v.Get("y"), v.Get("labels"), train.loss,
-                                "validation data");
+      *validation = dataset_from(env, *model, v.Get("x"), v.Get("rows"), v.Get("y"), v.Get("labels"), train.loss,
+                                 "options.validationData", inputs_);
     }
 
     // Shared with the stream: JS owns the memory (ArrayBuffers), we keep them referenced
@@ -164,16 +212,24 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                                                 static_cast<std::size_t>(TrainingRun::record_size(arch.depth())));
     std::memset(control.Data(), 0, control.ByteLength());
     channel.control = static_cast<std::uint32_t*>(control.Data());
+    channel_control_ = channel.control;
     channel.ring = static_cast<double*>(ring.Data());
     control_ref_ = Napi::Persistent(control);
     ring_ref_ = Napi::Persistent(ring);
 
+    const KernelTable* kernels = data.kernels;
+    ThreadPool* pool = data.pool.get();
+    TrainingRun::Prepare prepare = [model, training, validation, train, kernels, pool,
+                                    resume](const std::atomic<bool>& cancel) -> std::unique_ptr<Trainer> {
+      if (!complete_dataset(*training, *model, cancel) || !complete_dataset(*validation, *model, cancel)) return nullptr;
+      return std::make_unique<Trainer>(*model, std::move(training->dataset), std::move(validation->dataset), train,
+                                       *kernels, pool, resume);
+    };
+    // Last: nothing may throw after the thread-safe function exists (it would never be released).
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
     tsfn_.Unref(env);
-    auto trainer = std::make_unique<Trainer>(*model, std::move(dataset), std::move(validation), train, *data.kernels,
-                                             data.pool.get(), resume);
     Napi::ThreadSafeFunction tsfn = tsfn_;
-    run_ = std::make_unique<TrainingRun>(model, std::move(trainer), epochs, channel, [tsfn]() mutable {
+    run_ = std::make_unique<TrainingRun>(model, std::move(prepare), epochs, channel, [tsfn]() mutable {
       tsfn.NonBlockingCall();
     });
     model_ref_ = Napi::Persistent(model_object);
@@ -185,12 +241,15 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   ~SessionWrap() override { shutdown(); }
 
   // Cancels and joins the run; safe to call more than once (close(), finalizer, env cleanup).
+  // The references go only after the join: the thread may still read the borrowed arrays.
   void shutdown() {
     if (run_) {
       run_->cancel();
       run_->join();
       run_.reset();
     }
+    inputs_.clear();
+    model_ref_.Reset();
     if (model_wrap_ != nullptr) {
       model_wrap_->set_training(false);
       model_wrap_ = nullptr;
@@ -231,6 +290,14 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 
   void close(const Napi::CallbackInfo&) { shutdown(); }
 
+  // Drops the references to the training arrays once the thread has copied them (it says so
+  // in kInputsCopied), so a big array converted from number[][] does not live as long as the run.
+  Napi::Value release_inputs(const Napi::CallbackInfo& info) {
+    const bool copied = !run_ || shared_word::load(&channel_control_[EpochChannel::kInputsCopied]) == 1;
+    if (copied) inputs_.clear();
+    return Napi::Boolean::New(info.Env(), copied);
+  }
+
   Napi::Value control(const Napi::CallbackInfo& info) {
     return control_ref_.IsEmpty() ? info.Env().Null() : control_ref_.Value();
   }
@@ -245,6 +312,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     if (!run_) return out;
     const TrainingRun::Outcome o = run_->outcome();
     if (!o.error.empty()) out.Set("error", Napi::String::New(env, o.error));
+    if (o.invalid_data) out.Set("invalidData", Napi::Boolean::New(env, true));
     if (o.diverged_epoch != 0) {
       out.Set("divergedEpoch", Napi::Number::New(env, static_cast<double>(o.diverged_epoch)));
       out.Set("divergedBatch", Napi::Number::New(env, static_cast<double>(o.diverged_batch)));
@@ -255,6 +323,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   }
 
   std::unique_ptr<TrainingRun> run_;
+  // The JS arrays the thread still reads (big training data, copied on the thread).
+  std::vector<Napi::Reference<Napi::Value>> inputs_;
+  std::uint32_t* channel_control_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;
   Napi::ObjectReference model_ref_;
   Napi::Reference<Napi::ArrayBuffer> control_ref_;
@@ -281,6 +352,7 @@ void init_session(Napi::Env env, Napi::Object exports, AddonData& data) {
   channel.Set("state", static_cast<double>(EpochChannel::kState));
   channel.Set("batchesDone", static_cast<double>(EpochChannel::kBatchesDone));
   channel.Set("batchesPerEpoch", static_cast<double>(EpochChannel::kBatchesPerEpoch));
+  channel.Set("inputsCopied", static_cast<double>(EpochChannel::kInputsCopied));
   exports.Set("channelLayout", channel);
   Napi::Array fields = Napi::Array::New(env);
   for (int i = 0; i < kFixedRecordFields; ++i) fields.Set(static_cast<std::uint32_t>(i), kRecordFields[i]);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "core/nn/dataset_load.h"
 #include "core/util/float_env.h"
 #include "core/util/shared_word.h"
 
@@ -19,10 +20,10 @@ constexpr auto kPermissionSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
-TrainingRun::TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
-                         EpochChannel channel, std::function<void()> notify)
+TrainingRun::TrainingRun(std::shared_ptr<Model> model, Prepare prepare, std::int64_t epochs, EpochChannel channel,
+                         std::function<void()> notify)
     : model_(std::move(model)),
-      trainer_(std::move(trainer)),
+      prepare_(std::move(prepare)),
       epochs_(epochs),
       record_size_(record_size(model_->architecture().depth())),
       channel_(channel),
@@ -118,17 +119,35 @@ void TrainingRun::finish(State state) {
   notify_if_waiting();
 }
 
+void TrainingRun::fail(const std::string& error, bool invalid_data) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    outcome_.error = error;
+    outcome_.invalid_data = invalid_data;
+  }
+  finish(State::kFailed);
+}
+
 void TrainingRun::thread_main() {
   ScopedFlushDenormals flush_denormals;
-  const auto started = std::chrono::steady_clock::now();
-  EpochMetrics metrics;
-  shared_word::store(&channel_.control[EpochChannel::kBatchesPerEpoch],
-                     static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
+  std::uint32_t* control = channel_.control;
   try {
+    // Load the data first (the binding left the big copies to this thread), then let the
+    // consumer drop the arrays it lent us.
+    Prepare prepare = std::move(prepare_);
+    trainer_ = prepare(cancel_);
+    prepare = nullptr;
+    shared_word::store(&control[EpochChannel::kInputsCopied], 1);
+    if (!trainer_) return finish(State::kCancelled);
+    shared_word::store(&control[EpochChannel::kBatchesPerEpoch],
+                       static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
+    notify_if_waiting();
+
+    const auto started = std::chrono::steady_clock::now();
+    EpochMetrics metrics;
     for (std::int64_t done = 0; done < epochs_; ++done) {
       if (!wait_for_permission()) return finish(State::kCancelled);
-      const EpochOutcome outcome =
-          trainer_->run_epoch(cancel_, metrics, &channel_.control[EpochChannel::kBatchesDone]);
+      const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics, &control[EpochChannel::kBatchesDone]);
       if (outcome.status == EpochStatus::kCancelled) return finish(State::kCancelled);
       if (outcome.status == EpochStatus::kDiverged) {
         {
@@ -143,22 +162,19 @@ void TrainingRun::thread_main() {
       const bool last = metrics.stop || done + 1 == epochs_;
       trainer_->commit(*model_, last);
       const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      // The next epoch's progress starts from zero; cleared before the epoch is published, so a
+      // consumer that sees the new epoch count never sees this epoch's batch count with it.
+      shared_word::store(&control[EpochChannel::kBatchesDone], 0);
       publish(metrics, elapsed_ms, outcome.batch);
       if (metrics.stop) break;  // early stopping
     }
     finish(State::kCompleted);
+  } catch (const InvalidData& e) {
+    fail(e.what(), true);
   } catch (const std::exception& e) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      outcome_.error = e.what();
-    }
-    finish(State::kFailed);
+    fail(e.what(), false);
   } catch (...) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      outcome_.error = "unknown native error";
-    }
-    finish(State::kFailed);
+    fail("unknown native error", false);
   }
 }
 

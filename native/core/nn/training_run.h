@@ -48,8 +48,9 @@ struct EpochChannel {
     kThreadSleeping = 4,    // run: 1 = asleep on its condition variable, wants wake()
     kState = 5,             // run -> consumer: a TrainingRun::State, written after the last record
     kBatchesDone = 6,       // run -> consumer: mini-batches finished in the current epoch (progress)
-    kBatchesPerEpoch = 7,   // run -> consumer: mini-batches in one epoch
-    kWords = 8,
+    kBatchesPerEpoch = 7,   // run -> consumer: mini-batches in one epoch (0 until the data is loaded)
+    kInputsCopied = 8,      // run -> consumer: 1 = the borrowed input arrays are no longer read
+    kWords = 9,
   };
   std::uint32_t* control = nullptr;
   double* ring = nullptr;
@@ -58,10 +59,16 @@ struct EpochChannel {
 
 class TrainingRun {
  public:
+  // Builds the run's trainer on the training thread, before the first epoch: copies the data
+  // into native memory (see dataset_load.h). Returns null when `cancel` was raised meanwhile;
+  // throws InvalidData for data the caller must fix.
+  using Prepare = std::function<std::unique_ptr<Trainer>(const std::atomic<bool>& cancel)>;
+
   enum class State : std::uint32_t { kRunning = 0, kCompleted = 1, kCancelled = 2, kDiverged = 3, kFailed = 4 };
 
   struct Outcome {
     std::string error;  // kFailed: what went wrong
+    bool invalid_data = false;  // kFailed because of the caller's data (a RangeError in JS)
     std::int64_t diverged_epoch = 0;
     std::int64_t diverged_batch = 0;
     double diverged_loss = 0;
@@ -69,8 +76,8 @@ class TrainingRun {
   };
 
   // `notify` runs on the training thread; it must only schedule work (a thread-safe call).
-  TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
-              EpochChannel channel, std::function<void()> notify);
+  TrainingRun(std::shared_ptr<Model> model, Prepare prepare, std::int64_t epochs, EpochChannel channel,
+              std::function<void()> notify);
   ~TrainingRun();
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;
@@ -93,8 +100,10 @@ class TrainingRun {
   void publish(const EpochMetrics& metrics, double elapsed_ms, std::int64_t batches);
   void finish(State state);
   void notify_if_waiting();
+  void fail(const std::string& error, bool invalid_data);
 
   std::shared_ptr<Model> model_;
+  Prepare prepare_;
   std::unique_ptr<Trainer> trainer_;
   const std::int64_t epochs_;
   const int record_size_;
