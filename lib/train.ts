@@ -221,7 +221,12 @@ export class TrainingStream extends Readable {
     this.#signal = options.signal;
     this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
-    const session = createSession(() => this.#onNotify());
+    // The native run calls this from a thread-safe function; the stream's work (and the
+    // listeners it runs, which may throw) goes to the next tick, so that an exception thrown by
+    // a 'data' listener is an ordinary uncaught exception rather than an error swallowed at
+    // the native boundary.
+    const onNotify = () => this.#onNotify();
+    const session = createSession(() => process.nextTick(onNotify));
     this.#session = session;
     this.#control = new Int32Array(session.control);
     this.#ring = new Float64Array(session.ring);

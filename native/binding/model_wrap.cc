@@ -72,8 +72,21 @@ class PredictWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(copy_to_js(Env(), output_.data(), output_.size())); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  // A batch that finishes while its environment shuts down (worker.terminate()) cannot settle
+  // its promise: JS can no longer run, the call fails and node-addon-api throws. Out of this
+  // libuv callback that exception would abort the process; nobody awaits the promise anymore.
+  void OnOK() override {
+    try {
+      deferred_.Resolve(copy_to_js(Env(), output_.data(), output_.size()));
+    } catch (const Napi::Error&) {
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;

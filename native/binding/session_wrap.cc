@@ -99,6 +99,20 @@ bool complete_dataset(PendingDataset& pending, const Model& model, const std::at
   return true;
 }
 
+// Calls the stream's notify function on the JS thread. Not node-addon-api's default, which
+// turns a failed call into a C++ exception: while a worker is being terminated (or the process
+// exits) the environment can no longer run JS, the call fails, and that exception, thrown out
+// of a libuv callback, aborted the process. Such a failure means there is nobody left to
+// notify. (The notify function itself never throws: it only schedules the stream's work.)
+void call_notify(Napi::Env env, Napi::Function callback, std::nullptr_t*, void*) {
+  if (env == nullptr || callback.IsEmpty()) return;
+  napi_value receiver = nullptr;
+  napi_value ignored = nullptr;
+  if (napi_get_undefined(env, &receiver) != napi_ok) return;
+  napi_call_function(env, receiver, callback, 0, nullptr, &ignored);
+}
+using NotifyFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, void, call_notify>;
+
 // Largest ring of epoch records shared with a stream (records of ~20-100 doubles each).
 constexpr std::uint32_t kMaxRingRecords = 1024;
 
@@ -226,9 +240,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                                        *kernels, pool, resume);
     };
     // Last: nothing may throw after the thread-safe function exists (it would never be released).
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
+    tsfn_ = NotifyFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
     tsfn_.Unref(env);
-    Napi::ThreadSafeFunction tsfn = tsfn_;
+    NotifyFunction tsfn = tsfn_;
     run_ = std::make_unique<TrainingRun>(model, std::move(prepare), epochs, channel, [tsfn]() mutable {
       tsfn.NonBlockingCall();
     });
@@ -256,7 +270,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     }
     if (tsfn_) {
       tsfn_.Release();
-      tsfn_ = Napi::ThreadSafeFunction();
+      tsfn_ = NotifyFunction();
     }
     if (data_ != nullptr) {
       data_->sessions.erase(this);
@@ -326,7 +340,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   // The JS arrays the thread still reads (big training data, copied on the thread).
   std::vector<Napi::Reference<Napi::Value>> inputs_;
   std::uint32_t* channel_control_ = nullptr;
-  Napi::ThreadSafeFunction tsfn_;
+  NotifyFunction tsfn_;
   Napi::ObjectReference model_ref_;
   Napi::Reference<Napi::ArrayBuffer> control_ref_;
   Napi::Reference<Napi::ArrayBuffer> ring_ref_;
