@@ -151,7 +151,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
 }
 
 void ModelWrap::require_idle(Napi::Env env, const char* action) const {
-  if (training_) {
+  if (training()) {
     Napi::Error error = Napi::Error::New(env, std::string("cannot ") + action + " while the model is training");
     error.Set("code", Napi::String::New(env, "ERR_MODEL_BUSY"));
     throw error;
@@ -162,7 +162,7 @@ Napi::Value ModelWrap::param_count(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(model_->architecture().param_count()));
 }
 
-Napi::Value ModelWrap::is_training(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), training_); }
+Napi::Value ModelWrap::is_training(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), training()); }
 
 // Which vector-matrix kernel serves batches of up to 4 rows ("avx512", "avx2", "portable").
 Napi::Value ModelWrap::predict_kernel(const Napi::CallbackInfo& info) {

@@ -16,9 +16,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info);
 
   const std::shared_ptr<Model>& model() const { return model_; }
-  // A model trains in one run at a time; the session sets and clears this on the JS thread.
-  bool training() const { return training_; }
-  void set_training(bool value) { training_ = value; }
+  // A model trains in one run at a time: the session that may still change it owns it. A
+  // session lets go when its run ends, or as soon as it is cancelled (a cancelled run commits
+  // nothing more, so another run may start while its thread finishes its mini-batch).
+  // JS thread only.
+  bool training() const { return trainer_ != nullptr; }
+  void claim_training(const void* session) { trainer_ = session; }
+  void release_training(const void* session) {
+    if (trainer_ == session) trainer_ = nullptr;
+  }
 
  private:
   Napi::Value param_count(const Napi::CallbackInfo& info);
@@ -38,7 +44,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   void require_idle(Napi::Env env, const char* action) const;
 
   std::shared_ptr<Model> model_;
-  bool training_ = false;
+  const void* trainer_ = nullptr;
 };
 
 }  // namespace mlpstream

@@ -247,7 +247,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       tsfn.NonBlockingCall();
     });
     model_ref_ = Napi::Persistent(model_object);
-    model_wrap_->set_training(true);
+    model_wrap_->claim_training(this);
     data_ = &data;
     data.sessions.insert(this);
   }
@@ -265,7 +265,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     inputs_.clear();
     model_ref_.Reset();
     if (model_wrap_ != nullptr) {
-      model_wrap_->set_training(false);
+      model_wrap_->release_training(this);
       model_wrap_ = nullptr;
     }
     if (tsfn_) {
@@ -289,8 +289,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     if (run_) run_->wake();
   }
 
+  // Once cancel() returns, the run no longer changes the model: the model is free for another
+  // run (or setWeights) while this thread finishes its mini-batch and the stream closes.
   void cancel(const Napi::CallbackInfo&) {
     if (run_) run_->cancel();
+    if (model_wrap_ != nullptr) model_wrap_->release_training(this);
   }
 
   // Keep the process alive only while the stream waits for the run, not while the run waits

@@ -42,7 +42,10 @@ void TrainingRun::wake() {
 }
 
 void TrainingRun::cancel() {
-  cancel_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(commit_mutex_);
+    cancel_.store(true);
+  }
   wake();
 }
 
@@ -160,7 +163,13 @@ void TrainingRun::thread_main() {
         return finish(State::kDiverged);
       }
       const bool last = metrics.stop || done + 1 == epochs_;
-      trainer_->commit(*model_, last);
+      {
+        // An epoch that ends after cancel() is not committed: cancel() promises the model
+        // stays as it was when it returned.
+        std::lock_guard<std::mutex> lock(commit_mutex_);
+        if (cancel_.load()) return finish(State::kCancelled);
+        trainer_->commit(*model_, last);
+      }
       const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       // The next epoch's progress starts from zero; cleared before the epoch is published, so a
       // consumer that sees the new epoch count never sees this epoch's batch count with it.

@@ -87,7 +87,9 @@ class TrainingRun {
   void start();
   // Wakes the thread if it sleeps waiting for permission (the consumer raised kAllowed).
   void wake();
-  // Stops before the next mini-batch; the model keeps the last completed epoch.
+  // Stops before the next mini-batch; the model keeps the last completed epoch. When cancel()
+  // returns, the run commits nothing more to the model (its thread may still be finishing a
+  // mini-batch, on its own copy of the parameters).
   void cancel();
   // Waits for the thread to finish (after cancel() or completion).
   void join();
@@ -112,6 +114,7 @@ class TrainingRun {
   std::uint32_t produced_ = 0;  // thread-local copy of kProduced
 
   std::atomic<bool> cancel_{false};
+  std::mutex commit_mutex_;  // cancel() and the check-then-commit of an epoch, one at a time
   std::mutex mutex_;  // guards the condition variable's sleep and outcome_
   std::condition_variable permission_;
   Outcome outcome_;
