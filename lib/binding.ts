@@ -156,6 +156,7 @@ export interface NativeAddon {
     activations: number[],
     slopes: number[],
     seed: number,
+    inits?: number[],
   ) => NativeModel;
   NativeSession: new (
     model: NativeModel,

@@ -31,6 +31,8 @@ import { TrainingStream } from './train.js';
 import { featureStatistics, resolveEarlyStopping, resolveOptimizer, resolveSchedule } from './train-options.js';
 import { splitRows, validationRows } from './split.js';
 import type {
+  LayerOptions,
+  WeightInitName,
   ActivationName,
   EpochMetrics,
   LayerSummary,
@@ -56,6 +58,7 @@ import {
 } from './validate.js';
 
 const DEFAULT_HIGH_WATER_MARK = 16;
+const WEIGHT_INITS: readonly WeightInitName[] = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal'];
 const DEFAULT_BATCH_SIZE = 32;
 
 function defaultLoss(output: ActivationName): LossName {
@@ -86,7 +89,7 @@ function normalizeLayers(value: unknown): LayerSummary[] {
   return value.map((raw: unknown, l: number): LayerSummary => {
     const name = `options.layers[${l}]`;
     assertObject(raw, name);
-    assertKnownKeys(raw, name, ['units', 'activation', 'leakySlope']);
+    assertKnownKeys(raw, name, ['units', 'activation', 'leakySlope', 'init']);
     const units = assertInteger(raw.units, `${name}.units`, 1, MAX_UNITS);
     const activation = raw.activation === undefined ? 'relu' : assertOneOf(raw.activation, `${name}.activation`, ACTIVATIONS);
     if (activation === 'softmax' && l !== value.length - 1) {
@@ -133,6 +136,9 @@ export class MLP {
       this.layers.map((l) => activationCode(l.activation)),
       this.layers.map((l) => l.leakySlope ?? DEFAULT_LEAKY_SLOPE),
       this.seed,
+      (options.layers as LayerOptions[]).map((l, i) =>
+        l.init === undefined ? 0 : 1 + WEIGHT_INITS.indexOf(assertOneOf(l.init, `options.layers[${i}].init`, WEIGHT_INITS)),
+      ),
     );
     if (options.classes !== undefined) this.classes = options.classes;
   }

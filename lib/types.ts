@@ -11,7 +11,15 @@ export interface LayerOptions {
   activation?: ActivationName;
   /** Slope of leakyRelu for negative inputs, in [0, 1). Defaults to 0.01. */
   leakySlope?: number;
+  /**
+   * How the weights start (biases start at 0). Default: 'glorotUniform' for sigmoid, tanh,
+   * linear and softmax layers, 'heNormal' for the ReLU family. Only the starting point: it is
+   * not saved with the model.
+   */
+  init?: WeightInitName;
 }
+
+export type WeightInitName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal';
 
 export interface MLPOptions {
   inputs: number;
