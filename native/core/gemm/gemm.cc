@@ -1,6 +1,21 @@
-// GEMM driver. This first version is the plain reference loop (correct on every shape and
-// the oracle for the blocked kernels); the blocked, packed driver replaces its body.
-#include <vector>
+// GEMM driver: the five loops of BLIS around one register-blocked micro-kernel per ISA.
+//
+//   loop 5 (jc, NC)  columns of C and B      a KC x NC block of B is packed once, stays in L3
+//   loop 4 (pc, KC)  the reduction k         rank-KC updates; C accumulates across them in order
+//   loop 3 (ic, MC)  rows of C and A         an MC x KC block of A is packed, stays in L2
+//   loop 2 (jr, NR)  one micro-panel of B    KC x NR, stays in L1 while loop 1 sweeps A
+//   loop 1 (ir, MR)  one micro-sliver of A   the micro-kernel: an MR x NR tile of C in registers
+//
+// Packing copies op(A) into MR-row slivers (column by column) and op(B) into NR-column panels
+// (row by row), zero-padded at the edges, so the micro-kernel reads both with unit stride
+// whatever the transposes. For small products the unpacked path skips packing: the micro-kernel
+// reads A in place through (row stride, column stride), and B in place when it is not transposed.
+//
+// Threads split C into parts along n or m (whole micro-tiles), each part run by one task with
+// its own packing buffers; k is never split and the k-blocks depend on k alone, so every C
+// element is the same chain of multiply-adds for any thread count.
+#include <algorithm>
+#include <cstring>
 
 #include "core/gemm/activation_math.h"
 #include "core/gemm/gemm.h"
@@ -26,23 +41,250 @@ void apply_epilogue_row(const Epilogue& epilogue, int row, int col0, float* c, i
   }
 }
 
-void sgemm(const KernelTable& /*kernels*/, GemmWorkspace& /*workspace*/, ThreadPool* /*pool*/, Transpose trans_a,
-           Transpose trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-           float beta, float* c, int ldc, const Epilogue& epilogue) {
-  const bool ta = trans_a == Transpose::kYes;
-  const bool tb = trans_b == Transpose::kYes;
-  for (int i = 0; i < m; ++i) {
-    float* ci = c + static_cast<std::ptrdiff_t>(i) * ldc;
-    for (int j = 0; j < n; ++j) {
-      float acc = 0.0f;
-      for (int p = 0; p < k; ++p) {
-        const float av = ta ? a[static_cast<std::ptrdiff_t>(p) * lda + i] : a[static_cast<std::ptrdiff_t>(i) * lda + p];
-        const float bv = tb ? b[static_cast<std::ptrdiff_t>(j) * ldb + p] : b[static_cast<std::ptrdiff_t>(p) * ldb + j];
-        acc += av * bv;
+void GemmWorkspace::reserve(int slots) {
+  if (slots <= this->slots()) return;
+  const std::size_t a_floats = gemm_packed_a_floats();
+  const std::size_t b_floats = gemm_packed_b_floats();
+  while (this->slots() < slots) {
+    a_.emplace_back(a_floats);
+    b_.emplace_back(b_floats);
+  }
+  ++allocations_;
+}
+
+namespace {
+
+using Index = std::ptrdiff_t;
+
+struct Problem {
+  GemmUkernel ukernel;
+  GemmBlocking blk;
+  bool ta, tb;
+  int m, n, k;
+  float alpha, beta;
+  const float* a;
+  Index lda;
+  const float* b;
+  Index ldb;
+  float* c;
+  Index ldc;
+  const Epilogue* epilogue;
+  bool pack_a, pack_b;
+  int kblocks;  // ceil(k / KC), at least 1
+  int kc;       // balanced block depth: ceil(k / kblocks)
+};
+
+// op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into MR-row slivers: sliver s, column p, row r at
+// dst[s*MR*kc + p*MR + r]; rows past the edge are zero.
+template <int MR>
+void pack_a_fixed(const Problem& P, int i0, int mc, int p0, int kc, float* dst) {
+  for (int s = 0; s < mc; s += MR) {
+    const int rows = std::min(MR, mc - s);
+    float* d = dst + static_cast<Index>(s) * kc;
+    if (P.ta) {  // A stored k x m: each column of the sliver is contiguous
+      const float* src = P.a + static_cast<Index>(p0) * P.lda + i0 + s;
+      if (rows == MR) {
+        for (int p = 0; p < kc; ++p) std::memcpy(d + static_cast<Index>(p) * MR, src + p * P.lda, sizeof(float) * MR);
+      } else {
+        for (int p = 0; p < kc; ++p) {
+          for (int r = 0; r < MR; ++r) d[static_cast<Index>(p) * MR + r] = r < rows ? src[p * P.lda + r] : 0.0f;
+        }
       }
-      ci[j] = beta == 0.0f ? alpha * acc : alpha * acc + beta * ci[j];
+    } else {  // A stored m x k: transpose a row at a time
+      for (int r = 0; r < MR; ++r) {
+        if (r < rows) {
+          const float* src = P.a + static_cast<Index>(i0 + s + r) * P.lda + p0;
+          for (int p = 0; p < kc; ++p) d[static_cast<Index>(p) * MR + r] = src[p];
+        } else {
+          for (int p = 0; p < kc; ++p) d[static_cast<Index>(p) * MR + r] = 0.0f;
+        }
+      }
     }
-    apply_epilogue_row(epilogue, i, 0, ci, n);
+  }
+}
+
+// op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into NR-column panels: panel q, row p, column j at
+// dst[q*NR*kc + p*NR + j]; columns past the edge are zero.
+template <int NR>
+void pack_b_fixed(const Problem& P, int p0, int kc, int j0, int nc, float* dst) {
+  for (int q = 0; q < nc; q += NR) {
+    const int cols = std::min(NR, nc - q);
+    float* d = dst + static_cast<Index>(q) * kc;
+    if (!P.tb) {  // B stored k x n: rows of the panel are contiguous
+      const float* src = P.b + static_cast<Index>(p0) * P.ldb + j0 + q;
+      if (cols == NR) {
+        for (int p = 0; p < kc; ++p) std::memcpy(d + static_cast<Index>(p) * NR, src + p * P.ldb, sizeof(float) * NR);
+      } else {
+        for (int p = 0; p < kc; ++p) {
+          for (int j = 0; j < NR; ++j) d[static_cast<Index>(p) * NR + j] = j < cols ? src[p * P.ldb + j] : 0.0f;
+        }
+      }
+    } else {  // B stored n x k: transpose a column of op(B) at a time
+      for (int j = 0; j < NR; ++j) {
+        if (j < cols) {
+          const float* src = P.b + static_cast<Index>(j0 + q + j) * P.ldb + p0;
+          for (int p = 0; p < kc; ++p) d[static_cast<Index>(p) * NR + j] = src[p];
+        } else {
+          for (int p = 0; p < kc; ++p) d[static_cast<Index>(p) * NR + j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+void pack_a(const Problem& P, int i0, int mc, int p0, int kc, float* dst) {
+  switch (P.blk.mr) {
+    case 4: return pack_a_fixed<4>(P, i0, mc, p0, kc, dst);
+    case 6: return pack_a_fixed<6>(P, i0, mc, p0, kc, dst);
+    case 12: return pack_a_fixed<12>(P, i0, mc, p0, kc, dst);
+    case 14: return pack_a_fixed<14>(P, i0, mc, p0, kc, dst);
+    default: break;
+  }
+}
+
+void pack_b(const Problem& P, int p0, int kc, int j0, int nc, float* dst) {
+  switch (P.blk.nr) {
+    case 8: return pack_b_fixed<8>(P, p0, kc, j0, nc, dst);
+    case 16: return pack_b_fixed<16>(P, p0, kc, j0, nc, dst);
+    case 32: return pack_b_fixed<32>(P, p0, kc, j0, nc, dst);
+    case 48: return pack_b_fixed<48>(P, p0, kc, j0, nc, dst);
+    default: break;
+  }
+}
+
+// One part of C: rows [m0, m1), columns [n0, n1), with one slot's packing buffers.
+void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, float* bbuf) {
+  const int MR = P.blk.mr, NR = P.blk.nr, MC = P.blk.mc, NC = P.blk.nc;
+  const Epilogue& ep = *P.epilogue;
+  for (int jc = n0; jc < n1; jc += NC) {  // loop 5
+    const int nc = std::min(NC, n1 - jc);
+    for (int kb = 0; kb < P.kblocks; ++kb) {  // loop 4
+      const int p0 = kb * P.kc;
+      const int kc = std::max(0, std::min(P.kc, P.k - p0));
+      GemmTileArgs args;
+      args.alpha = P.alpha;
+      args.beta = kb == 0 ? P.beta : 1.0f;
+      const bool last = kb == P.kblocks - 1;
+      args.epilogue = last ? ep.kind : Epilogue::Kind::kNone;
+      args.activation = ep.activation;
+      args.ld_act = ep.ld_act_output;
+      args.b_padded = P.pack_b;
+      if (P.pack_b) pack_b(P, p0, kc, jc, nc, bbuf);
+      for (int ic = m0; ic < m1; ic += MC) {  // loop 3
+        const int mc = std::min(MC, m1 - ic);
+        if (P.pack_a) pack_a(P, ic, mc, p0, kc, abuf);
+        for (int jr = 0; jr < nc; jr += NR) {  // loop 2
+          const int nr = std::min(NR, nc - jr);
+          const int col = jc + jr;
+          const float* bp;
+          Index rs_b;
+          if (P.pack_b) {
+            bp = bbuf + static_cast<Index>(jr) * kc;
+            rs_b = NR;
+          } else {
+            bp = P.b + static_cast<Index>(p0) * P.ldb + col;
+            rs_b = P.ldb;
+          }
+          args.bias = last && ep.kind == Epilogue::Kind::kBiasActivation && ep.bias != nullptr ? ep.bias + col : nullptr;
+          for (int ir = 0; ir < mc; ir += MR) {  // loop 1
+            const int mr = std::min(MR, mc - ir);
+            const int row = ic + ir;
+            const float* ap;
+            Index rs_a, cs_a;
+            if (P.pack_a) {
+              ap = abuf + static_cast<Index>(ir) * kc;
+              rs_a = 1;
+              cs_a = MR;
+            } else if (P.ta) {
+              ap = P.a + static_cast<Index>(p0) * P.lda + row;
+              rs_a = 1;
+              cs_a = P.lda;
+            } else {
+              ap = P.a + static_cast<Index>(row) * P.lda + p0;
+              rs_a = P.lda;
+              cs_a = 1;
+            }
+            if (last && ep.kind == Epilogue::Kind::kActivationGrad) {
+              args.act = ep.act_output + static_cast<Index>(row) * ep.ld_act_output + col;
+            }
+            P.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, P.c + static_cast<Index>(row) * P.ldc + col, P.ldc, mr, nr, args);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+GemmPath gemm_auto_path(const GemmBlocking& blk, Transpose trans_a, Transpose trans_b, int m, int n, int k) {
+  (void)trans_a;
+  (void)trans_b;
+  (void)k;
+  // Packing pays when a packed block is reused many times: A across many panels of B, B
+  // across many blocks of A. Small products (the training shapes: m = batch) read in place.
+  if (m <= blk.mc && n <= blk.nc) return GemmPath::kUnpacked;
+  return GemmPath::kPacked;
+}
+
+void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* pool, Transpose trans_a,
+           Transpose trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+           float beta, float* c, int ldc, const Epilogue& epilogue, GemmPath path) {
+  if (m <= 0 || n <= 0) return;
+  if (k < 0) k = 0;
+  if (alpha == 0.0f) k = 0;  // BLAS: A and B are not read; C = beta * C (then the epilogue)
+  Problem P;
+  P.ukernel = kernels.gemm_ukernel;
+  P.blk = kernels.gemm_blocking;
+  P.ta = trans_a == Transpose::kYes;
+  P.tb = trans_b == Transpose::kYes;
+  P.m = m;
+  P.n = n;
+  P.k = k;
+  P.alpha = alpha;
+  P.beta = beta;
+  P.a = a;
+  P.lda = lda;
+  P.b = b;
+  P.ldb = ldb;
+  P.c = c;
+  P.ldc = ldc;
+  P.epilogue = &epilogue;
+  if (path == GemmPath::kAuto) path = gemm_auto_path(P.blk, trans_a, trans_b, m, n, k);
+  P.pack_a = path == GemmPath::kPacked;
+  P.pack_b = path == GemmPath::kPacked || P.tb;
+  P.kblocks = k == 0 ? 1 : (k + P.blk.kc - 1) / P.blk.kc;
+  P.kc = k == 0 ? 0 : (k + P.kblocks - 1) / P.kblocks;
+
+  // Parts: as many as threads, while each keeps enough work.
+  const double flops = 2.0 * m * n * std::max(k, 1);
+  int parts = pool != nullptr ? pool->size() : 1;
+  parts = std::min(parts, std::max(1, static_cast<int>(flops / kGemmMinFlopsPerPart)));
+  const int tiles_m = (m + P.blk.mr - 1) / P.blk.mr;
+  const int tiles_n = (n + P.blk.nr - 1) / P.blk.nr;
+  // Split n when it has the tiles for it and A (packed again by every part) is the smaller operand.
+  const bool split_n = tiles_n >= parts && (n >= m || tiles_m < parts);
+  parts = std::min(parts, std::max(split_n ? tiles_n : tiles_m, 1));
+  if (P.pack_a || P.pack_b) {
+    if (workspace.slots() < 1) workspace.reserve(pool != nullptr ? pool->size() : 1);
+    parts = std::min(parts, workspace.slots());
+  }
+  auto part = [&](int task, int /*thread*/) {
+    const int tiles = split_n ? tiles_n : tiles_m;
+    const int t0 = static_cast<int>(static_cast<long long>(tiles) * task / parts);
+    const int t1 = static_cast<int>(static_cast<long long>(tiles) * (task + 1) / parts);
+    float* abuf = P.pack_a ? workspace.packed_a(task) : nullptr;
+    float* bbuf = P.pack_b ? workspace.packed_b(task) : nullptr;
+    if (split_n) {
+      run_part(P, 0, m, t0 * P.blk.nr, std::min(n, t1 * P.blk.nr), abuf, bbuf);
+    } else {
+      run_part(P, t0 * P.blk.mr, std::min(m, t1 * P.blk.mr), 0, n, abuf, bbuf);
+    }
+  };
+  if (parts <= 1 || pool == nullptr) {
+    part(0, 0);
+  } else {
+    pool->parallel_for(parts, part);
   }
 }
 

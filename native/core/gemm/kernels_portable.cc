@@ -158,3 +158,130 @@ double sum_squares(const float* x, std::size_t n) {
 }
 
 }  // namespace mlpstream::portable
+
+namespace mlpstream::portable {
+
+// Block sizes of sgemm_ukernel_4x8_portable (any CPU: 16 SSE registers on x86-64, 32 NEON on arm64).
+//   MR 4, NR 8: 8 four-float vectors of accumulators; the compiler vectorises the 8 columns.
+//   KC 256: the KC x NR micro-panel of B is 8 KiB, a quarter of a 32 KiB L1.
+//   MC 128: the packed MC x KC block of A is 128 KiB, half of a 256 KiB L2.
+//   NC 2048: the KC x NC block of B is 2 MiB, a share of L3.
+const GemmBlocking kGemmBlocking = {/*mr=*/4, /*nr=*/8, /*mc=*/128, /*kc=*/256, /*nc=*/2048};
+
+namespace {
+
+using Index = std::ptrdiff_t;
+
+inline void store_row_portable(float* c, const float* acc, int nr, const GemmTileArgs& args, int i) {
+  float v[8];
+  for (int j = 0; j < nr; ++j) {
+    float x = acc[j];
+    if (args.alpha != 1.0f) x *= args.alpha;
+    if (args.beta != 0.0f) x += args.beta * c[j];
+    v[j] = x;
+  }
+  if (args.epilogue == Epilogue::Kind::kBiasActivation) {
+    for (int j = 0; j < nr; ++j) v[j] = scalar::activate(args.activation, args.bias != nullptr ? v[j] + args.bias[j] : v[j]);
+  } else if (args.epilogue == Epilogue::Kind::kActivationGrad) {
+    const float* y = args.act + static_cast<Index>(i) * args.ld_act;
+    for (int j = 0; j < nr; ++j) v[j] *= scalar::derivative_from_output(args.activation, y[j]);
+  }
+  for (int j = 0; j < nr; ++j) c[j] = v[j];
+}
+
+}  // namespace
+
+void sgemm_ukernel_4x8_portable(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
+                                Index ldc, int mr, int nr, const GemmTileArgs& args) {
+  constexpr int MR = 4, NR = 8;
+  float acc[MR][NR] = {};
+  Index row[MR];
+  for (int i = 0; i < MR; ++i) row[i] = static_cast<Index>(i < mr ? i : mr - 1) * rs_a;
+  if (nr == NR || args.b_padded) {
+    for (int p = 0; p < k; ++p) {
+      const float* bp = b + static_cast<Index>(p) * rs_b;
+      const float* ap = a + static_cast<Index>(p) * cs_a;
+      for (int i = 0; i < MR; ++i) {
+        const float av = ap[row[i]];
+        for (int j = 0; j < NR; ++j) acc[i][j] += av * bp[j];
+      }
+    }
+  } else {
+    for (int p = 0; p < k; ++p) {
+      const float* bp = b + static_cast<Index>(p) * rs_b;
+      const float* ap = a + static_cast<Index>(p) * cs_a;
+      for (int i = 0; i < MR; ++i) {
+        const float av = ap[row[i]];
+        for (int j = 0; j < nr; ++j) acc[i][j] += av * bp[j];
+      }
+    }
+  }
+  for (int i = 0; i < mr; ++i) store_row_portable(c + static_cast<Index>(i) * ldc, acc[i], nr, args, i);
+}
+
+void log_softmax_rows(const float* z, int ld_z, float* y, int ld_y, int rows, int cols) {
+  for (int r = 0; r < rows; ++r) {
+    const float* zr = z + static_cast<Index>(r) * ld_z;
+    float* yr = y + static_cast<Index>(r) * ld_y;
+    float max = zr[0];
+    for (int c = 1; c < cols; ++c) max = std::max(max, zr[c]);
+    float sum = 0.0f;
+    for (int c = 0; c < cols; ++c) sum += std::exp(zr[c] - max);
+    const float shift = max + std::log(sum);
+    for (int c = 0; c < cols; ++c) yr[c] = zr[c] - shift;
+  }
+}
+
+void sgd_update(float* params, const float* grads, float* velocity, std::size_t n, const OptimizerStep& s) {
+  const float lr = s.learning_rate, wd = s.weight_decay, mu = s.momentum;
+  if (mu == 0.0f || velocity == nullptr) {
+    for (std::size_t i = 0; i < n; ++i) params[i] -= lr * (grads[i] + wd * params[i]);
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grads[i] + wd * params[i];
+    velocity[i] = mu * velocity[i] + g;
+    params[i] -= lr * (s.nesterov ? g + mu * velocity[i] : velocity[i]);
+  }
+}
+
+void adam_update(float* params, const float* grads, float* m, float* v, std::size_t n, const OptimizerStep& s) {
+  const float b1 = s.beta1, b2 = s.beta2, eps = s.epsilon;
+  const float decay = 1.0f - s.learning_rate * s.weight_decay;
+  const float inv_bias2 = 1.0f / s.bias2_sqrt;
+  for (std::size_t i = 0; i < n; ++i) {
+    float g = grads[i];
+    if (s.decoupled) {
+      params[i] *= decay;
+    } else {
+      g += s.weight_decay * params[i];
+    }
+    m[i] = b1 * m[i] + (1.0f - b1) * g;
+    v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+    params[i] -= s.step_size * m[i] / (std::sqrt(v[i]) * inv_bias2 + eps);
+  }
+}
+
+void rmsprop_update(float* params, const float* grads, float* sq, std::size_t n, const OptimizerStep& s) {
+  const float rho = s.rho, eps = s.epsilon, lr = s.learning_rate, wd = s.weight_decay;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = grads[i] + wd * params[i];
+    sq[i] = rho * sq[i] + (1.0f - rho) * g * g;
+    params[i] -= lr * g / (std::sqrt(sq[i]) + eps);
+  }
+}
+
+double fma_peak(std::int64_t iterations, float* sink) {
+  // 32 independent multiply-adds per iteration; the compiler vectorises them on the baseline ISA.
+  float acc[32];
+  for (int i = 0; i < 32; ++i) acc[i] = static_cast<float>(i) * 1e-3f;
+  for (std::int64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 32; ++i) acc[i] = acc[i] * 0.999999f + 1e-7f;
+  }
+  float s = 0.0f;
+  for (float v : acc) s += v;
+  *sink = s;
+  return static_cast<double>(iterations) * 32.0 * 2.0;
+}
+
+}  // namespace mlpstream::portable
