@@ -1,12 +1,17 @@
 // Internal entry points for the test suite: every kernel of every ISA table, callable
 // from JS on small arrays, so tests can compare each path with a float64 reference.
 // Exposed as `testing` on the addon; not part of the public API.
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/addon.h"
 #include "binding/convert.h"
 #include "core/gemm/gemm.h"
+#include "core/util/aligned_buffer.h"
+#include "core/util/thread_pool.h"
 
 namespace mlpstream {
 
@@ -169,12 +174,160 @@ Napi::Value sgemm_test(const Napi::CallbackInfo& info) {
       epilogue.act_output = y.Data();
     }
   }
+  const auto path = info.Length() > 16 && info[16].IsNumber()
+                        ? static_cast<GemmPath>(convert::integer(info[16], "path", 0, 2))
+                        : GemmPath::kAuto;
   auto c = copy_of(env, c_in);
   ThreadPool pool(threads);
-  GemmWorkspace workspace;
+  GemmWorkspace workspace(threads);
   sgemm(k, workspace, &pool, ta ? Transpose::kYes : Transpose::kNo, tb ? Transpose::kYes : Transpose::kNo, m, n, kk,
-        alpha, a.Data(), lda, b.Data(), ldb, beta, c.Data(), ldc, epilogue);
+        alpha, a.Data(), lda, b.Data(), ldb, beta, c.Data(), ldc, epilogue, path);
   return c;
+}
+
+Napi::Value log_softmax_rows(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  auto z = convert::float32_array(info[1], "z");
+  const int rows = static_cast<int>(convert::integer(info[2], "rows", 1, 1 << 20));
+  const int cols = static_cast<int>(convert::integer(info[3], "cols", 1, 1 << 20));
+  convert::require_length(z, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols), "z");
+  auto y = Napi::Float32Array::New(info.Env(), z.ElementLength());
+  k.log_softmax_rows(z.Data(), cols, y.Data(), cols, rows, cols);
+  return y;
+}
+
+// optimizerUpdate(isa, kind: 'sgd'|'adam'|'rmsprop', params, grads, slot0|null, slot1|null, step)
+// Updates copies and returns { params, slot0, slot1 }.
+Napi::Value optimizer_update(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const std::string kind = info[1].As<Napi::String>().Utf8Value();
+  auto params_in = convert::float32_array(info[2], "params");
+  auto grads = convert::float32_array(info[3], "grads");
+  const std::size_t n = params_in.ElementLength();
+  convert::require_length(grads, n, "grads");
+  auto params = copy_of(env, params_in);
+  Napi::Float32Array slot0, slot1;
+  if (!info[4].IsNull()) {
+    slot0 = copy_of(env, convert::float32_array(info[4], "slot0"));
+    convert::require_length(slot0, n, "slot0");
+  }
+  if (!info[5].IsNull()) {
+    slot1 = copy_of(env, convert::float32_array(info[5], "slot1"));
+    convert::require_length(slot1, n, "slot1");
+  }
+  Napi::Object o = info[6].As<Napi::Object>();
+  auto num = [&](const char* key, float fallback) {
+    Napi::Value v = o.Get(key);
+    return v.IsUndefined() ? fallback : static_cast<float>(convert::number(v, key));
+  };
+  OptimizerStep step;
+  step.learning_rate = num("learningRate", step.learning_rate);
+  step.weight_decay = num("weightDecay", step.weight_decay);
+  step.momentum = num("momentum", step.momentum);
+  step.nesterov = o.Get("nesterov").ToBoolean().Value();
+  step.decoupled = o.Get("decoupled").ToBoolean().Value();
+  step.beta1 = num("beta1", step.beta1);
+  step.beta2 = num("beta2", step.beta2);
+  step.step_size = num("stepSize", step.step_size);
+  step.bias2_sqrt = num("bias2Sqrt", step.bias2_sqrt);
+  step.rho = num("rho", step.rho);
+  step.epsilon = num("epsilon", step.epsilon);
+  float* s0 = slot0.IsEmpty() ? nullptr : slot0.Data();
+  float* s1 = slot1.IsEmpty() ? nullptr : slot1.Data();
+  if (kind == "sgd") {
+    k.sgd_update(params.Data(), grads.Data(), s0, n, step);
+  } else if (kind == "adam") {
+    if (s0 == nullptr || s1 == nullptr) convert::throw_type(env, "adam needs two slots");
+    k.adam_update(params.Data(), grads.Data(), s0, s1, n, step);
+  } else if (kind == "rmsprop") {
+    if (s0 == nullptr) convert::throw_type(env, "rmsprop needs a slot");
+    k.rmsprop_update(params.Data(), grads.Data(), s0, n, step);
+  } else {
+    convert::throw_range(env, "unknown optimizer " + kind);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("params", params);
+  result.Set("slot0", slot0.IsEmpty() ? env.Null() : Napi::Value(slot0));
+  result.Set("slot1", slot1.IsEmpty() ? env.Null() : Napi::Value(slot1));
+  return result;
+}
+
+// benchGemm(isa, threads, transA, transB, m, n, k, calls, reps, path): times `reps` rounds of
+// `calls` products on random data in native code (no per-call JS overhead, as in training);
+// returns each round's seconds.
+Napi::Value bench_gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const int threads = static_cast<int>(convert::integer(info[1], "threads", 1, 256));
+  const bool ta = convert::boolean(info[2], "transA");
+  const bool tb = convert::boolean(info[3], "transB");
+  const int m = static_cast<int>(convert::integer(info[4], "m", 1, 1 << 15));
+  const int n = static_cast<int>(convert::integer(info[5], "n", 1, 1 << 15));
+  const int kk = static_cast<int>(convert::integer(info[6], "k", 1, 1 << 15));
+  const int calls = static_cast<int>(convert::integer(info[7], "calls", 1, 1 << 30));
+  const int reps = static_cast<int>(convert::integer(info[8], "reps", 1, 1000));
+  const auto path = static_cast<GemmPath>(convert::integer(info[9], "path", 0, 2));
+  AlignedBuffer<float> a(static_cast<std::size_t>(m) * kk), b(static_cast<std::size_t>(kk) * n),
+      c(static_cast<std::size_t>(m) * n);
+  std::uint32_t x = 12345;
+  for (auto* buf : {&a, &b}) {
+    for (float& v : *buf) {
+      x = x * 1664525u + 1013904223u;
+      v = static_cast<float>(x >> 8) * (1.0f / 16777216.0f) - 0.5f;
+    }
+  }
+  c.fill(0.0f);
+  ThreadPool pool(threads);
+  GemmWorkspace workspace(threads);
+  const Transpose tra = ta ? Transpose::kYes : Transpose::kNo, trb = tb ? Transpose::kYes : Transpose::kNo;
+  const int lda = ta ? m : kk, ldb = tb ? kk : n;
+  auto run = [&] { sgemm(k, workspace, &pool, tra, trb, m, n, kk, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, {}, path); };
+  run();
+  auto out = Napi::Float64Array::New(env, static_cast<std::size_t>(reps));
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < calls; ++i) run();
+    out[static_cast<std::size_t>(r)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return out;
+}
+
+// fmaPeak(isa, threads, iterations): runs the table's FMA loop on `threads` threads at once;
+// returns { flops, seconds }.
+Napi::Value fma_peak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const int threads = static_cast<int>(convert::integer(info[1], "threads", 1, 256));
+  const auto iterations = convert::integer(info[2], "iterations", 1, std::int64_t{1} << 40);
+  ThreadPool pool(threads);
+  std::vector<double> flops(static_cast<std::size_t>(threads), 0.0);
+  std::vector<float> sink(static_cast<std::size_t>(threads), 0.0f);
+  auto task = [&](int t, int) {
+    flops[static_cast<std::size_t>(t)] = k.fma_peak(iterations, &sink[static_cast<std::size_t>(t)]);
+  };
+  pool.parallel_for(threads, task);  // warm up (wakes the workers, raises the clock)
+  const auto t0 = std::chrono::steady_clock::now();
+  pool.parallel_for(threads, task);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double total = 0;
+  for (double f : flops) total += f;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("flops", total);
+  result.Set("seconds", seconds);
+  result.Set("sink", static_cast<double>(sink[0]));
+  return result;
+}
+
+Napi::Value gemm_blocking(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("mr", k.gemm_blocking.mr);
+  o.Set("nr", k.gemm_blocking.nr);
+  o.Set("mc", k.gemm_blocking.mc);
+  o.Set("kc", k.gemm_blocking.kc);
+  o.Set("nc", k.gemm_blocking.nc);
+  return o;
 }
 
 }  // namespace
@@ -189,6 +342,11 @@ void init_testing(Napi::Env env, Napi::Object exports) {
   testing.Set("sumSquares", Napi::Function::New<sum_squares>(env));
   testing.Set("lossAndGrad", Napi::Function::New<loss_and_grad>(env));
   testing.Set("sgemm", Napi::Function::New<sgemm_test>(env));
+  testing.Set("logSoftmaxRows", Napi::Function::New<log_softmax_rows>(env));
+  testing.Set("optimizerUpdate", Napi::Function::New<optimizer_update>(env));
+  testing.Set("benchGemm", Napi::Function::New<bench_gemm>(env));
+  testing.Set("fmaPeak", Napi::Function::New<fma_peak>(env));
+  testing.Set("gemmBlocking", Napi::Function::New<gemm_blocking>(env));
   exports.Set("testing", testing);
 }
 

@@ -189,6 +189,11 @@ inline void store_row(float* c, __m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1
 #define MLP_ROWPTR(i) const float* ar##i = a + (i < mr ? i : mr - 1) * rs_a;
 #define MLP_STORE(i) \
   if (i < mr) store_row(c + static_cast<Index>(i) * ldc, c##i##a, c##i##b, m0, m1, args, i);
+#define MLP_PREFETCH_C(i)                                                                    \
+  if (i < mr) {                                                                              \
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<Index>(i) * ldc), _MM_HINT_T0);      \
+    _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<Index>(i) * ldc + 31), _MM_HINT_T0); \
+  }
 
 template <bool kPackedA>
 inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
@@ -196,6 +201,9 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
   const __mmask16 m0 = tail_mask(static_cast<std::size_t>(nr));
   const __mmask16 m1 = nr > 16 ? tail_mask(static_cast<std::size_t>(nr - 16)) : __mmask16(0);
   MLP_ROWS(MLP_DECL)
+  // The tile of C is read (beta, later k-blocks) and written at the end: start its lines on
+  // their way now, so the stores do not wait on L2/L3 misses after the products.
+  MLP_ROWS(MLP_PREFETCH_C)
   if (kPackedA) {
     (void)rs_a;
     (void)cs_a;
