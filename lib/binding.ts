@@ -121,7 +121,49 @@ export interface NativeTesting {
     c: Float32Array,
     ldc: number,
     epilogue: EpilogueSpec | null,
+    path?: number,
   ): Float32Array;
+  logSoftmaxRows(isa: string, z: Float32Array, rows: number, cols: number): Float32Array;
+  optimizerUpdate(
+    isa: string,
+    kind: 'sgd' | 'adam' | 'rmsprop',
+    params: Float32Array,
+    grads: Float32Array,
+    slot0: Float32Array | null,
+    slot1: Float32Array | null,
+    step: NativeOptimizerStep,
+  ): { params: Float32Array; slot0: Float32Array | null; slot1: Float32Array | null };
+  /** Times `reps` rounds of `calls` products in native code; returns each round's seconds. */
+  benchGemm(
+    isa: string,
+    threads: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    calls: number,
+    reps: number,
+    path: number,
+  ): Float64Array;
+  /** Runs the table's FMA loop on `threads` threads at once. */
+  fmaPeak(isa: string, threads: number, iterations: number): { flops: number; seconds: number };
+  gemmBlocking(isa: string): { mr: number; nr: number; mc: number; kc: number; nc: number };
+}
+
+/** One optimizer update's hyper-parameters (KernelTable's OptimizerStep). */
+export interface NativeOptimizerStep {
+  learningRate?: number;
+  weightDecay?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  decoupled?: boolean;
+  beta1?: number;
+  beta2?: number;
+  stepSize?: number;
+  bias2Sqrt?: number;
+  rho?: number;
+  epsilon?: number;
 }
 
 export interface NativeAddon {
@@ -160,8 +202,11 @@ export interface NativeAddon {
     cOffset: number,
     ldc: number,
   ): void;
+  sgemmAsync(...args: Parameters<NativeAddon['sgemm']>): Promise<Float32Array>;
   kernelName(): string;
   getThreads(): number;
+  setThreads(threads: number): void;
+  defaultThreads(): number;
   testing: NativeTesting;
 }
 

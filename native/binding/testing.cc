@@ -175,7 +175,7 @@ Napi::Value sgemm_test(const Napi::CallbackInfo& info) {
     }
   }
   const auto path = info.Length() > 16 && info[16].IsNumber()
-                        ? static_cast<GemmPath>(convert::integer(info[16], "path", 0, 2))
+                        ? static_cast<GemmPath>(convert::integer(info[16], "path", 0, 3))
                         : GemmPath::kAuto;
   auto c = copy_of(env, c_in);
   ThreadPool pool(threads);
@@ -267,7 +267,7 @@ Napi::Value bench_gemm(const Napi::CallbackInfo& info) {
   const int kk = static_cast<int>(convert::integer(info[6], "k", 1, 1 << 15));
   const int calls = static_cast<int>(convert::integer(info[7], "calls", 1, 1 << 30));
   const int reps = static_cast<int>(convert::integer(info[8], "reps", 1, 1000));
-  const auto path = static_cast<GemmPath>(convert::integer(info[9], "path", 0, 2));
+  const auto path = static_cast<GemmPath>(convert::integer(info[9], "path", 0, 3));
   AlignedBuffer<float> a(static_cast<std::size_t>(m) * kk), b(static_cast<std::size_t>(kk) * n),
       c(static_cast<std::size_t>(m) * n);
   std::uint32_t x = 12345;

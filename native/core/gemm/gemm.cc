@@ -16,6 +16,7 @@
 // element is the same chain of multiply-adds for any thread count.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/gemm/activation_math.h"
 #include "core/gemm/gemm.h"
@@ -70,6 +71,7 @@ struct Problem {
   Index ldc;
   const Epilogue* epilogue;
   bool pack_a, pack_b;
+  bool transpose_c;  // the problem is C^T = op(B)^T op(A)^T: m, n, a, b swapped; tiles stored transposed
   int kblocks;  // ceil(k / KC), at least 1
   int kc;       // balanced block depth: ceil(k / kblocks)
 };
@@ -202,6 +204,7 @@ void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, flo
       args.epilogue = last ? ep.kind : Epilogue::Kind::kNone;
       args.activation = ep.activation;
       args.ld_act = ep.ld_act_output;
+      args.transpose_c = P.transpose_c;
       args.b_padded = P.pack_b;
       if (P.pack_b) pack_b(P, p0, kc, jc, nc, bbuf);
       for (int ic = m0; ic < m1; ic += MC) {  // loop 3
@@ -219,7 +222,10 @@ void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, flo
             bp = P.b + static_cast<Index>(p0) * P.ldb + col;
             rs_b = P.ldb;
           }
-          args.bias = last && ep.kind == Epilogue::Kind::kBiasActivation && ep.bias != nullptr ? ep.bias + col : nullptr;
+          args.bias = nullptr;
+          if (last && ep.kind == Epilogue::Kind::kBiasActivation && ep.bias != nullptr) {
+            args.bias = P.transpose_c ? ep.bias : ep.bias + col;  // transposed: offset by row below
+          }
           for (int ir = 0; ir < mc; ir += MR) {  // loop 1
             const int mr = std::min(MR, mc - ir);
             const int row = ic + ir;
@@ -238,10 +244,21 @@ void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, flo
               rs_a = P.lda;
               cs_a = 1;
             }
-            if (last && ep.kind == Epilogue::Kind::kActivationGrad) {
-              args.act = ep.act_output + static_cast<Index>(row) * ep.ld_act_output + col;
+            float* ct;
+            GemmTileArgs targs = args;
+            if (!P.transpose_c) {
+              ct = P.c + static_cast<Index>(row) * P.ldc + col;
+              if (last && ep.kind == Epilogue::Kind::kActivationGrad) {
+                targs.act = ep.act_output + static_cast<Index>(row) * ep.ld_act_output + col;
+              }
+            } else {  // tile (row, col) of C^T is the block (col, row) of C
+              ct = P.c + static_cast<Index>(col) * P.ldc + row;
+              if (args.bias != nullptr) targs.bias = args.bias + row;
+              if (last && ep.kind == Epilogue::Kind::kActivationGrad) {
+                targs.act = ep.act_output + static_cast<Index>(col) * ep.ld_act_output + row;
+              }
             }
-            P.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, P.c + static_cast<Index>(row) * P.ldc + col, P.ldc, mr, nr, args);
+            P.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, ct, P.ldc, mr, nr, targs);
           }
         }
       }
@@ -252,9 +269,11 @@ void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, flo
 }  // namespace
 
 GemmPath gemm_auto_path(const GemmBlocking& blk, Transpose trans_a, Transpose trans_b, int m, int n, int k) {
-  (void)trans_a;
   (void)trans_b;
   (void)k;
+  // Narrow C (a classifier layer's 10 outputs) with A stored k x m (the weight gradient X^T dY):
+  // compute C^T so that m fills the vector lanes; both operands are then read in place.
+  if (trans_a == Transpose::kYes && 2 * n <= blk.nr && m >= 2 * blk.nr && m <= blk.nc) return GemmPath::kTransposed;
   // Packing pays when a packed block is reused many times: A across many panels of B, B
   // across many blocks of A. Small products (the training shapes: m = batch) read in place.
   if (m <= blk.mc && n <= blk.nc) return GemmPath::kUnpacked;
@@ -285,6 +304,18 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
   P.ldc = ldc;
   P.epilogue = &epilogue;
   if (path == GemmPath::kAuto) path = gemm_auto_path(P.blk, trans_a, trans_b, m, n, k);
+  P.transpose_c = path == GemmPath::kTransposed;
+  if (P.transpose_c) {
+    // C^T = op(B)^T op(A)^T: A' = op(B)^T is read in place; B' = op(A)^T is read in place when
+    // A is stored k x m (rows of B' contiguous), else packed.
+    std::swap(P.a, P.b);
+    std::swap(P.lda, P.ldb);
+    std::swap(P.m, P.n);
+    const bool ta = P.ta;
+    P.ta = !P.tb;
+    P.tb = !ta;
+    std::swap(m, n);
+  }
   P.pack_a = path == GemmPath::kPacked;
   P.pack_b = path == GemmPath::kPacked || P.tb;
   P.kblocks = k == 0 ? 1 : (k + P.blk.kc - 1) / P.blk.kc;

@@ -80,11 +80,15 @@ struct GemmTileArgs {
   const float* act = nullptr;   // Y at the tile's (0, 0), for kActivationGrad
   std::ptrdiff_t ld_act = 0;
   bool b_padded = false;  // B is a packed panel, zero-padded to NR columns: full-width loads are safe
+  // The tile is of C^T: element (i, j) goes to c[j*ldc + i], bias is indexed by i and Y by
+  // act[j*ld_act + i]. The driver computes C^T = op(B)^T op(A)^T this way when C is narrow.
+  bool transpose_c = false;
 };
 
 // The one micro-kernel signature, every ISA: C[0..mr) x [0..nr) = tile(sum_{p<k} A(i,p) B(p,j)),
 // where A(i,p) = a[i*rs_a + p*cs_a] and B(p,j) = b[p*rs_b + j] (B's rows contiguous, so a
-// packed panel has rs_b = NR and an unpacked row-major B has rs_b = ldb). mr <= MR and
+// packed panel has rs_b = NR and an unpacked row-major B has rs_b = ldb); with
+// args.transpose_c the tile is stored transposed (see GemmTileArgs). mr <= MR and
 // nr <= NR; the kernel never reads A rows >= mr nor B columns >= nr, never touches C outside
 // the tile, and every C element is the same chain of multiply-adds over p whatever mr, nr and
 // the strides are (so packed, unpacked and edge tiles agree bit for bit).
@@ -171,7 +175,9 @@ bool cpu_supports(Isa isa);
 // Which algorithm sgemm uses. kAuto chooses from the shape alone (never from the thread count).
 // kPacked packs both operands (BLIS); kUnpacked reads A, and B when not transposed, in place
 // (the small-matrix path). The two give bit-identical results; tests force each one.
-enum class GemmPath : std::uint8_t { kAuto = 0, kPacked = 1, kUnpacked = 2 };
+// kTransposed computes C^T = op(B)^T op(A)^T with the tile stored transposed: for narrow C
+// (n <= 16, the classifier layer) it puts the long dimension m in the vector lanes.
+enum class GemmPath : std::uint8_t { kAuto = 0, kPacked = 1, kUnpacked = 2, kTransposed = 3 };
 
 void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* pool, Transpose trans_a,
            Transpose trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,

@@ -173,11 +173,11 @@ inline void store_row(float* c, __m256 v0, __m256 v1, std::size_t nr, const Gemm
 
 #define MLP_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define MLP_DECL(i) __m256 c##i##a = _mm256_setzero_ps(), c##i##b = _mm256_setzero_ps();
-#define MLP_FMA(i, A)                          \
-  {                                            \
-    const __m256 av = _mm256_broadcast_ss(&(A)); \
-    c##i##a = _mm256_fmadd_ps(av, b0, c##i##a); \
-    c##i##b = _mm256_fmadd_ps(av, b1, c##i##b); \
+#define MLP_FMA(i, A)                                   \
+  {                                                     \
+    const __m256 av = _mm256_broadcast_ss(&(A));        \
+    c##i##a = _mm256_fmadd_ps(av, b0, c##i##a);          \
+    if (!kHalf) c##i##b = _mm256_fmadd_ps(av, b1, c##i##b); \
   }
 #define MLP_FMA_PACKED(i) MLP_FMA(i, a[i])
 #define MLP_FMA_ROWS(i) MLP_FMA(i, ar##i[pa])
@@ -185,8 +185,13 @@ inline void store_row(float* c, __m256 v0, __m256 v1, std::size_t nr, const Gemm
 #define MLP_STORE(i) \
   if (i < mr) store_row(c + static_cast<Index>(i) * ldc, c##i##a, c##i##b, static_cast<std::size_t>(nr), args, i);
 
+#define MLP_SPILL(i)                    \
+  _mm256_store_ps(buf + i * 16, c##i##a); \
+  if (!kHalf) _mm256_store_ps(buf + i * 16 + 8, c##i##b);
+
 // kFull: all 16 columns of B are readable; otherwise the loads are masked to nr columns.
-template <bool kPackedA, bool kFull>
+// kHalf: at most 8 columns, so only the first vector of each row is computed.
+template <bool kPackedA, bool kFull, bool kHalf>
 inline void ukernel_6x16(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
                          Index ldc, int mr, int nr, const GemmTileArgs& args) {
   const __m256i m0 = tail_mask(static_cast<std::size_t>(nr));
@@ -197,7 +202,7 @@ inline void ukernel_6x16(int k, const float* a, Index rs_a, Index cs_a, const fl
     (void)cs_a;
     for (int p = 0; p < k; ++p) {
       const __m256 b0 = kFull ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
-      const __m256 b1 = kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
+      const __m256 b1 = kHalf ? _mm256_setzero_ps() : kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
       MLP_ROWS(MLP_FMA_PACKED)
       a += 6;
       b += rs_b;
@@ -207,11 +212,24 @@ inline void ukernel_6x16(int k, const float* a, Index rs_a, Index cs_a, const fl
     Index pa = 0;
     for (int p = 0; p < k; ++p) {
       const __m256 b0 = kFull ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
-      const __m256 b1 = kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
+      const __m256 b1 = kHalf ? _mm256_setzero_ps() : kFull ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
       MLP_ROWS(MLP_FMA_ROWS)
       pa += cs_a;
       b += rs_b;
     }
+  }
+  if (args.transpose_c) {
+    // Tile of C^T: spill it, then gather each tile column (a row segment of C) and finish it
+    // exactly as a row of a normal tile.
+    alignas(32) float buf[6 * 16];
+    MLP_ROWS(MLP_SPILL)
+    const __m256i idx = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 0, 0);
+    const __m256i rows = tail_mask(static_cast<std::size_t>(mr));
+    for (int j = 0; j < nr; ++j) {
+      const __m256 v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), buf + j, idx, _mm256_castsi256_ps(rows), 4);
+      store_row(c + static_cast<Index>(j) * ldc, v, _mm256_setzero_ps(), static_cast<std::size_t>(mr), args, j);
+    }
+    return;
   }
   MLP_ROWS(MLP_STORE)
 }
@@ -223,12 +241,15 @@ void sgemm_ukernel_6x16_avx2(int k, const float* a, Index rs_a, Index cs_a, cons
   // A packed panel of B is zero-padded, so all 16 columns are readable.
   const bool full = nr == 16 || args.b_padded;
   const bool packed = rs_a == 1 && cs_a == 6;
-  if (packed) {
-    if (full) ukernel_6x16<true, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
-    else ukernel_6x16<true, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+  if (nr <= 8) {
+    if (packed) ukernel_6x16<true, false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    else ukernel_6x16<false, false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+  } else if (packed) {
+    if (full) ukernel_6x16<true, true, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    else ukernel_6x16<true, false, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
   } else {
-    if (full) ukernel_6x16<false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
-    else ukernel_6x16<false, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    if (full) ukernel_6x16<false, true, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    else ukernel_6x16<false, false, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
   }
 }
 

@@ -178,24 +178,29 @@ inline void store_row(float* c, __m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1
 
 #define MLP_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define MLP_DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
-#define MLP_FMA(i, A)                          \
-  {                                            \
-    const __m512 av = _mm512_set1_ps(A);       \
-    c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); \
-    c##i##b = _mm512_fmadd_ps(av, b1, c##i##b); \
+#define MLP_FMA(i, A)                                   \
+  {                                                     \
+    const __m512 av = _mm512_set1_ps(A);                \
+    c##i##a = _mm512_fmadd_ps(av, b0, c##i##a);          \
+    if (!kHalf) c##i##b = _mm512_fmadd_ps(av, b1, c##i##b); \
   }
 #define MLP_FMA_PACKED(i) MLP_FMA(i, a[i])
 #define MLP_FMA_ROWS(i) MLP_FMA(i, ar##i[pa])
 #define MLP_ROWPTR(i) const float* ar##i = a + (i < mr ? i : mr - 1) * rs_a;
 #define MLP_STORE(i) \
   if (i < mr) store_row(c + static_cast<Index>(i) * ldc, c##i##a, c##i##b, m0, m1, args, i);
+#define MLP_SPILL(i)                    \
+  _mm512_store_ps(buf + i * 32, c##i##a); \
+  if (!kHalf) _mm512_store_ps(buf + i * 32 + 16, c##i##b);
 #define MLP_PREFETCH_C(i)                                                                    \
   if (i < mr) {                                                                              \
     _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<Index>(i) * ldc), _MM_HINT_T0);      \
     _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<Index>(i) * ldc + 31), _MM_HINT_T0); \
   }
 
-template <bool kPackedA>
+// kHalf: the panel has at most 16 columns (the 10 outputs of a classifier layer), so only the
+// first vector of each row is computed: half the FMAs of a full tile, same chain per element.
+template <bool kPackedA, bool kHalf>
 inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
                           Index ldc, int mr, int nr, const GemmTileArgs& args) {
   const __mmask16 m0 = tail_mask(static_cast<std::size_t>(nr));
@@ -203,13 +208,15 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
   MLP_ROWS(MLP_DECL)
   // The tile of C is read (beta, later k-blocks) and written at the end: start its lines on
   // their way now, so the stores do not wait on L2/L3 misses after the products.
-  MLP_ROWS(MLP_PREFETCH_C)
+  if (!args.transpose_c) {
+    MLP_ROWS(MLP_PREFETCH_C)
+  }
   if (kPackedA) {
     (void)rs_a;
     (void)cs_a;
     for (int p = 0; p < k; ++p) {
       const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
-      const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+      const __m512 b1 = kHalf ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, b + 16);
       MLP_ROWS(MLP_FMA_PACKED)
       a += 12;
       b += rs_b;
@@ -219,11 +226,24 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
     Index pa = 0;
     for (int p = 0; p < k; ++p) {
       const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
-      const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+      const __m512 b1 = kHalf ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, b + 16);
       MLP_ROWS(MLP_FMA_ROWS)
       pa += cs_a;
       b += rs_b;
     }
+  }
+  if (args.transpose_c) {
+    // Tile of C^T: spill it, then gather each tile column (a row segment of C) and finish it
+    // exactly as a row of a normal tile.
+    alignas(64) float buf[12 * 32];
+    MLP_ROWS(MLP_SPILL)
+    const __mmask16 rows = tail_mask(static_cast<std::size_t>(mr));
+    const __m512i idx = _mm512_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 0, 0, 0, 0);
+    for (int j = 0; j < nr; ++j) {
+      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, buf + j, 4);
+      store_row(c + static_cast<Index>(j) * ldc, v, _mm512_setzero_ps(), rows, __mmask16(0), args, j);
+    }
+    return;
   }
   MLP_ROWS(MLP_STORE)
 }
@@ -232,10 +252,13 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
 
 void sgemm_ukernel_12x32_avx512(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
                                 Index ldc, int mr, int nr, const GemmTileArgs& args) {
-  if (rs_a == 1 && cs_a == 12) {
-    ukernel_12x32<true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+  const bool packed = rs_a == 1 && cs_a == 12;
+  if (nr <= 16) {
+    if (packed) ukernel_12x32<true, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    else ukernel_12x32<false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
   } else {
-    ukernel_12x32<false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    if (packed) ukernel_12x32<true, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
+    else ukernel_12x32<false, false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
   }
 }
 

@@ -172,10 +172,11 @@ namespace {
 
 using Index = std::ptrdiff_t;
 
-inline void store_row_portable(float* c, const float* acc, int nr, const GemmTileArgs& args, int i) {
+// Finishes one row of C: nr values (at most 8), read from acc with stride acc_stride.
+inline void store_row_portable(float* c, const float* acc, int acc_stride, int nr, const GemmTileArgs& args, int i) {
   float v[8];
   for (int j = 0; j < nr; ++j) {
-    float x = acc[j];
+    float x = acc[j * acc_stride];
     if (args.alpha != 1.0f) x *= args.alpha;
     if (args.beta != 0.0f) x += args.beta * c[j];
     v[j] = x;
@@ -216,7 +217,11 @@ void sgemm_ukernel_4x8_portable(int k, const float* a, Index rs_a, Index cs_a, c
       }
     }
   }
-  for (int i = 0; i < mr; ++i) store_row_portable(c + static_cast<Index>(i) * ldc, acc[i], nr, args, i);
+  if (args.transpose_c) {
+    for (int j = 0; j < nr; ++j) store_row_portable(c + static_cast<Index>(j) * ldc, &acc[0][j], NR, mr, args, j);
+    return;
+  }
+  for (int i = 0; i < mr; ++i) store_row_portable(c + static_cast<Index>(i) * ldc, acc[i], 1, nr, args, i);
 }
 
 void log_softmax_rows(const float* z, int ld_z, float* y, int ld_y, int rows, int cols) {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/util/thread_pool.h"
+
 namespace mlpstream {
 
 namespace {
@@ -31,6 +33,7 @@ Trainer::Trainer(Model& model, Dataset data, TrainConfig config, const KernelTab
       rng_(config.seed) {
   compute_.kernels = &kernels;
   compute_.pool = pool;
+  compute_.gemm.reserve(pool != nullptr ? pool->size() : 1);  // packing buffers, before the first step
   {
     std::lock_guard<std::mutex> lock(model.mutex());
     params_ = model.params();
