@@ -274,9 +274,13 @@ GemmPath gemm_auto_path(const GemmBlocking& blk, Transpose trans_a, Transpose tr
   // Narrow C (a classifier layer's 10 outputs) with A stored k x m (the weight gradient X^T dY):
   // compute C^T so that m fills the vector lanes; both operands are then read in place.
   if (trans_a == Transpose::kYes && 2 * n <= blk.nr && m >= 2 * blk.nr && m <= blk.nc) return GemmPath::kTransposed;
-  // Packing pays when a packed block is reused many times: A across many panels of B, B
-  // across many blocks of A. Small products (the training shapes: m = batch) read in place.
-  if (m <= blk.mc && n <= blk.nc) return GemmPath::kUnpacked;
+  // Packing pays when the operands outgrow the caches: then the packed blocks are contiguous
+  // (no TLB misses, no cache-set conflicts from power-of-two strides) and each is reused from
+  // the cache level it was sized for. While A and B together fit in about 2 MiB (L2 and a
+  // little L3: every training shape of the reference network, squares up to 512) the
+  // micro-kernel reads them in place as fast, and the copies are saved.
+  const double floats = static_cast<double>(m) * k + static_cast<double>(k) * n;
+  if ((m <= blk.mc && n <= blk.nc) || floats <= static_cast<double>(1 << 19)) return GemmPath::kUnpacked;
   return GemmPath::kPacked;
 }
 

@@ -192,6 +192,7 @@ inline void store_row(float* c, __m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1
 #define MLP_SPILL(i)                    \
   _mm512_store_ps(buf + i * 32, c##i##a); \
   if (!kHalf) _mm512_store_ps(buf + i * 32 + 16, c##i##b);
+#define MLP_PREFETCH_A(i) _mm_prefetch(reinterpret_cast<const char*>(ar##i + pa + 32), _MM_HINT_T0);
 #define MLP_PREFETCH_C(i)                                                                    \
   if (i < mr) {                                                                              \
     _mm_prefetch(reinterpret_cast<const char*>(c + static_cast<Index>(i) * ldc), _MM_HINT_T0);      \
@@ -224,7 +225,19 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
   } else {
     MLP_ROWS(MLP_ROWPTR)
     Index pa = 0;
+    // In place, A and B come from wherever the last step left them (L3, or DRAM for a fresh
+    // batch): prefetch B's rows 8 ahead, and A's rows (one line of each of the 12 every 16 k
+    // when A's rows are contiguous; the line 8 k ahead otherwise).
+    const Index ahead_b = 8 * rs_b;
     for (int p = 0; p < k; ++p) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + ahead_b), _MM_HINT_T0);
+      if (!kHalf) _mm_prefetch(reinterpret_cast<const char*>(b + ahead_b + 16), _MM_HINT_T0);
+      if (cs_a != 1) {
+        _mm_prefetch(reinterpret_cast<const char*>(ar0 + pa + 8 * cs_a), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(ar11 + pa + 8 * cs_a), _MM_HINT_T0);
+      } else if ((p & 15) == 0) {
+        MLP_ROWS(MLP_PREFETCH_A)
+      }
       const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
       const __m512 b1 = kHalf ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, b + 16);
       MLP_ROWS(MLP_FMA_ROWS)
