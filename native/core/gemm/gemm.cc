@@ -327,21 +327,28 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
 
   // Parts: as many as threads, while each keeps enough work.
   const double flops = 2.0 * m * n * std::max(k, 1);
-  int parts = pool != nullptr ? pool->size() : 1;
-  parts = std::min(parts, std::max(1, static_cast<int>(flops / kGemmMinFlopsPerPart)));
+  const int threads = pool != nullptr ? pool->size() : 1;
+  int parts = std::min(threads, std::max(1, static_cast<int>(flops / kGemmMinFlopsPerPart)));
   const int tiles_m = (m + P.blk.mr - 1) / P.blk.mr;
   const int tiles_n = (n + P.blk.nr - 1) / P.blk.nr;
   // Split n when it has the tiles for it and A (packed again by every part) is the smaller operand.
   const bool split_n = tiles_n >= parts && (n >= m || tiles_m < parts);
-  parts = std::min(parts, std::max(split_n ? tiles_n : tiles_m, 1));
-  if (P.pack_a || P.pack_b) {
-    if (workspace.slots() < 1) workspace.reserve(pool != nullptr ? pool->size() : 1);
-    parts = std::min(parts, workspace.slots());
+  const int tiles = std::max(split_n ? tiles_n : tiles_m, 1);
+  parts = std::min(parts, tiles);
+  const bool packing = P.pack_a || P.pack_b;
+  int tasks = parts;
+  if (packing) {
+    // One packing slot per task; a task packs its own blocks.
+    if (workspace.slots() < 1) workspace.reserve(threads);
+    tasks = parts = std::min(parts, workspace.slots());
+  } else if (parts > 1) {
+    // Nothing to pack: hand out smaller pieces (about 4 per thread) so that a thread that
+    // is descheduled (a busy machine) or slower holds up less; whoever is free takes the next.
+    tasks = std::min(tiles, parts * 4);
   }
   auto part = [&](int task, int /*thread*/) {
-    const int tiles = split_n ? tiles_n : tiles_m;
-    const int t0 = static_cast<int>(static_cast<long long>(tiles) * task / parts);
-    const int t1 = static_cast<int>(static_cast<long long>(tiles) * (task + 1) / parts);
+    const int t0 = static_cast<int>(static_cast<long long>(tiles) * task / tasks);
+    const int t1 = static_cast<int>(static_cast<long long>(tiles) * (task + 1) / tasks);
     float* abuf = P.pack_a ? workspace.packed_a(task) : nullptr;
     float* bbuf = P.pack_b ? workspace.packed_b(task) : nullptr;
     if (split_n) {
@@ -350,10 +357,10 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
       run_part(P, t0 * P.blk.mr, std::min(m, t1 * P.blk.mr), 0, n, abuf, bbuf);
     }
   };
-  if (parts <= 1 || pool == nullptr) {
+  if (tasks <= 1 || pool == nullptr) {
     part(0, 0);
   } else {
-    pool->parallel_for(parts, part);
+    pool->parallel_for(tasks, part);
   }
 }
 

@@ -23,6 +23,9 @@ namespace {
 // 10-100 us with a little element-wise work between; waking a sleeping thread costs 5-50 us
 // on these VMs. Longer than one step's gap, short enough to be free when idle.
 constexpr auto kSpin = std::chrono::microseconds(300);
+// The first part of that spin is a pause loop; after it the worker yields between polls, so
+// that on an oversubscribed machine it does not take time from the thread it is waiting for.
+constexpr auto kSpinHot = std::chrono::microseconds(40);
 
 inline void cpu_relax() {
 #if defined(MLPSTREAM_POOL_X86)
@@ -125,7 +128,12 @@ void ThreadPool::parallel_for(int tasks, TaskRef fn) {
     wake_.notify_all();
   }
   run_tasks(generation, 0);
-  while (done_.load(std::memory_order_acquire) < tasks) cpu_relax();
+  // Wait for the tasks other threads claimed. Spin first (they take microseconds), then yield,
+  // so that on an oversubscribed machine a worker sharing our core gets to finish.
+  for (int polls = 0; done_.load(std::memory_order_acquire) < tasks; ++polls) {
+    if (polls < 4096) cpu_relax();
+    else std::this_thread::yield();
+  }
   // Close the job so that no late worker can claim an index of it.
   claim_.store((generation << 32) | kIndexMask, std::memory_order_release);
   busy_.store(false, std::memory_order_release);
@@ -139,11 +147,16 @@ void ThreadPool::worker_main(int index) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpin;
     int polls = 0;
     std::uint64_t generation = claim_.load(std::memory_order_acquire) >> 32;
+    const auto yield_after = std::chrono::steady_clock::now() + kSpinHot;
+    bool hot = true;
     while (generation == last && !stop_.load(std::memory_order_relaxed)) {
-      cpu_relax();
-      if (++polls == 256) {
+      if (hot) cpu_relax();
+      else std::this_thread::yield();  // still responsive, but a thread sharing our core runs
+      if (++polls == 256 || !hot) {
         polls = 0;
-        if (std::chrono::steady_clock::now() > spin_until) {
+        const auto now = std::chrono::steady_clock::now();
+        hot = now < yield_after;
+        if (now > spin_until) {
           std::unique_lock<std::mutex> lock(sleep_mutex_);
           sleepers_.fetch_add(1, std::memory_order_seq_cst);
           wake_.wait(lock, [&] {
