@@ -206,6 +206,7 @@ void run_part(const Problem& P, int m0, int m1, int n0, int n1, float* abuf, flo
       args.ld_act = ep.ld_act_output;
       args.transpose_c = P.transpose_c;
       args.b_padded = P.pack_b;
+      args.a_packed = P.pack_a;
       if (P.pack_b) pack_b(P, p0, kc, jc, nc, bbuf);
       for (int ic = m0; ic < m1; ic += MC) {  // loop 3
         const int mc = std::min(MC, m1 - ic);

@@ -79,6 +79,7 @@ struct GemmTileArgs {
   const float* bias = nullptr;  // bias of the tile's first column, or null
   const float* act = nullptr;   // Y at the tile's (0, 0), for kActivationGrad
   std::ptrdiff_t ld_act = 0;
+  bool a_packed = false;  // A is a packed sliver (rs_a 1, cs_a MR, zero-padded to MR rows): all MR rows are readable
   bool b_padded = false;  // B is a packed panel, zero-padded to NR columns: full-width loads are safe
   // The tile is of C^T: element (i, j) goes to c[j*ldc + i], bias is indexed by i and Y by
   // act[j*ld_act + i]. The driver computes C^T = op(B)^T op(A)^T this way when C is narrow.

@@ -240,7 +240,7 @@ void sgemm_ukernel_6x16_avx2(int k, const float* a, Index rs_a, Index cs_a, cons
                              Index ldc, int mr, int nr, const GemmTileArgs& args) {
   // A packed panel of B is zero-padded, so all 16 columns are readable.
   const bool full = nr == 16 || args.b_padded;
-  const bool packed = rs_a == 1 && cs_a == 6;
+  const bool packed = args.a_packed;  // (an unpacked A may have the same strides, but not 6 readable rows)
   if (nr <= 8) {
     if (packed) ukernel_6x16<true, false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
     else ukernel_6x16<false, false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);

@@ -265,7 +265,7 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
 
 void sgemm_ukernel_12x32_avx512(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
                                 Index ldc, int mr, int nr, const GemmTileArgs& args) {
-  const bool packed = rs_a == 1 && cs_a == 12;
+  const bool packed = args.a_packed;  // (an unpacked A may have the same strides, but not 12 readable rows)
   if (nr <= 16) {
     if (packed) ukernel_12x32<true, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
     else ukernel_12x32<false, true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, args);
