@@ -67,6 +67,7 @@ export interface NativeDrain {
   divergedEpoch?: number;
   divergedBatch?: number;
   divergedLoss?: number;
+  divergedWeights?: boolean;
 }
 
 export interface NativeSession {

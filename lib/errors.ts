@@ -20,12 +20,16 @@ export class TrainingDivergedError extends MlpstreamError {
   readonly epoch: number;
   readonly batch: number;
   readonly loss: number;
-  constructor(epoch: number, batch: number, loss: number) {
+  /** 'loss': the batch's loss was NaN/Infinity; 'weights': its update made the weights non-finite. */
+  readonly reason: 'loss' | 'weights';
+  constructor(epoch: number, batch: number, loss: number, what: 'loss' | 'weights' = 'loss') {
     super(
-      `training diverged: the loss of epoch ${epoch}, batch ${batch} is ${loss}; ` +
-        `the model keeps the weights of epoch ${epoch - 1}. Try a smaller learning rate or gradient clipping.`,
+      `training diverged at epoch ${epoch}, batch ${batch}: ` +
+        (what === 'loss' ? `the loss is ${loss}` : 'the update made the weights non-finite') +
+        `; the model keeps the weights of epoch ${epoch - 1}. Try a smaller learning rate or gradient clipping.`,
       'ERR_TRAINING_DIVERGED',
     );
+    this.reason = what;
     this.epoch = epoch;
     this.batch = batch;
     this.loss = loss;

@@ -144,6 +144,11 @@ export class MLP {
     return this.native.paramCount();
   }
 
+  /** Epochs trained so far, over every run (the weights are those after the last of them). */
+  get epochsTrained(): number {
+    return this.native.getTrainingState()?.epochsDone ?? 0;
+  }
+
   /** True while a training run owns the model. */
   get isTraining(): boolean {
     return this.native.isTraining();

@@ -106,6 +106,24 @@ export class TrainingStream extends Readable {
     }
   }
 
+  /**
+   * An error that ends the run (divergence, native failure) is raised only after the reader
+   * has taken every epoch finished before it: destroy() would drop them from the buffer.
+   */
+  #pendingError: Error | null = null;
+
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (this.#pendingError !== null && this.readableLength === 0) this.#raisePendingError();
+    return chunk;
+  }
+
+  #raisePendingError(): void {
+    const error = this.#pendingError;
+    this.#pendingError = null;
+    if (error) queueMicrotask(() => this.destroy(error));
+  }
+
   override _read(): void {
     const session = this.#session;
     if (session === null || this.#onDestroyed !== null) return;
@@ -133,7 +151,7 @@ export class TrainingStream extends Readable {
     const session = this.#session;
     if (session === null) return;
     for (;;) {
-      const { state, records, error, divergedEpoch, divergedBatch, divergedLoss } = session.drain();
+      const { state, records, error, divergedEpoch, divergedBatch, divergedLoss, divergedWeights } = session.drain();
       const destroying = this.#onDestroyed !== null;
       if (!destroying && records.length > 0) {
         const size = FIELDS.length + LAYER_FIELDS.length * this.#depth;
@@ -143,7 +161,7 @@ export class TrainingStream extends Readable {
         }
       }
       if (state !== RunState.Running) {
-        this.#finish(state, error, divergedEpoch ?? 0, divergedBatch ?? 0, divergedLoss ?? NaN);
+        this.#finish(state, error, divergedEpoch ?? 0, divergedBatch ?? 0, divergedLoss ?? NaN, divergedWeights ?? false);
         return;
       }
       if (!destroying) return;
@@ -153,7 +171,14 @@ export class TrainingStream extends Readable {
     }
   }
 
-  #finish(state: RunState, error: string | undefined, epoch: number, batch: number, loss: number): void {
+  #finish(
+    state: RunState,
+    error: string | undefined,
+    epoch: number,
+    batch: number,
+    loss: number,
+    weights: boolean,
+  ): void {
     this.#session?.close();
     this.#session = null;
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -163,15 +188,14 @@ export class TrainingStream extends Readable {
       onDestroyed();
       return;
     }
-    switch (state) {
-      case RunState.Completed:
-        this.push(null);
-        return;
-      case RunState.Diverged:
-        this.destroy(new TrainingDivergedError(epoch, batch, loss));
-        return;
-      default:
-        this.destroy(new NativeError(error ?? 'the training run stopped unexpectedly'));
+    if (state === RunState.Completed) {
+      this.push(null);
+      return;
     }
+    this.#pendingError =
+      state === RunState.Diverged
+        ? new TrainingDivergedError(epoch, batch, loss, weights ? 'weights' : 'loss')
+        : new NativeError(error ?? 'the training run stopped unexpectedly');
+    if (this.readableLength === 0) this.#raisePendingError();
   }
 }

@@ -183,6 +183,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       out.Set("divergedEpoch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_epoch)));
       out.Set("divergedBatch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_batch)));
       out.Set("divergedLoss", Napi::Number::New(env, snapshot_.diverged_loss));
+      out.Set("divergedWeights", Napi::Boolean::New(env, snapshot_.diverged_weights));
     }
     return out;
   }

@@ -232,3 +232,14 @@ export function derivativeFromOutput(f: ActivationName, y: number, slope = 0.01)
       throw new Error('softmax is a row operation');
   }
 }
+
+/**
+ * Largest |a - b| relative to max(|b_i|, rms(b)): a relative error that, for entries much
+ * smaller than the rest (cancellation in a dot product), is measured against the output's scale.
+ */
+export function maxScaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sq = 0;
+  for (let i = 0; i < b.length; i++) sq += b[i]! * b[i]!;
+  const rms = Math.sqrt(sq / Math.max(b.length, 1));
+  return maxRelativeError(a, b, Math.max(rms, 1e-30));
+}

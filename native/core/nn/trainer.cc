@@ -137,7 +137,12 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
   const bool logits_out = loss_uses_logits(config_.loss, arch_.layer(depth - 1).activation.kind);
   const bool gathered = !batch_x_.empty();
   const float learning_rate = config_.optimizer.learning_rate;
-  if (config_.shuffle && batch_rows_ < data_.rows) rng_.shuffle(order_.data(), order_.size());
+  if (config_.shuffle && batch_rows_ < data_.rows) {
+    // Shuffle the identity, not last epoch's order: the order then depends on the RNG state
+    // alone, which a checkpoint carries, so a resumed run sees the same batches.
+    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
+    rng_.shuffle(order_.data(), order_.size());
+  }
   if (config_.diagnostics) {
     std::fill(grad_sq_sum_.begin(), grad_sq_sum_.end(), 0.0);
     std::fill(saturated_count_.begin(), saturated_count_.end(), 0.0);
@@ -172,6 +177,12 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
     epoch_sums.loss += sums.loss;
     epoch_sums.correct += sums.correct;
     epoch_sums.squared_error += sums.squared_error;
+  }
+
+  // A finite loss can still be followed by an update that overflows the weights; such an
+  // epoch is not committed either.
+  for (float p : params_) {
+    if (!std::isfinite(p)) return {EpochStatus::kDiverged, steps, epoch_sums.loss / data_.rows, true};
   }
 
   ++epochs_done_;

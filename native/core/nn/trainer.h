@@ -60,8 +60,9 @@ enum class EpochStatus : std::uint8_t { kCompleted, kCancelled, kDiverged };
 
 struct EpochOutcome {
   EpochStatus status = EpochStatus::kCompleted;
-  std::int64_t batch = 0;  // for kDiverged: the 1-based batch whose loss was not finite
+  std::int64_t batch = 0;  // for kDiverged: the 1-based batch whose loss (or update) was not finite
   double bad_loss = 0;
+  bool bad_weights = false;  // kDiverged: the loss was finite but the update overflowed the weights
 };
 
 class Trainer {

@@ -61,6 +61,7 @@ TrainingRun::State TrainingRun::drain(Snapshot& out) {
   out.diverged_epoch = diverged_epoch_;
   out.diverged_batch = diverged_batch_;
   out.diverged_loss = diverged_loss_;
+  out.diverged_weights = diverged_weights_;
   notify_armed_ = out.records.empty() && state_ == State::kRunning;
   return state_;
 }
@@ -123,6 +124,7 @@ void TrainingRun::thread_main() {
           diverged_epoch_ = trainer_->epochs_done() + 1;
           diverged_batch_ = outcome.batch;
           diverged_loss_ = outcome.bad_loss;
+          diverged_weights_ = outcome.bad_weights;
         }
         return finish(State::kDiverged);
       }

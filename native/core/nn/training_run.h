@@ -41,6 +41,7 @@ class TrainingRun {
     std::int64_t diverged_epoch = 0;
     std::int64_t diverged_batch = 0;
     double diverged_loss = 0;
+    bool diverged_weights = false;
   };
 
   // `notify` runs on the training thread; it must only schedule work (e.g. a thread-safe call).
@@ -86,6 +87,7 @@ class TrainingRun {
   std::int64_t diverged_epoch_ = 0;
   std::int64_t diverged_batch_ = 0;
   double diverged_loss_ = 0;
+  bool diverged_weights_ = false;
 
   std::thread thread_;
 };
