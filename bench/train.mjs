@@ -11,6 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createRequire } from 'node:module';
+
 import { MLP, kernelName, setThreads, getThreads } from '../dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -115,5 +117,24 @@ for (const row of rows) {
   const ratio = np ? `${(row.median / np.median).toFixed(2)}x` : '';
   console.log(`| ${row.system} | ${row.threads} | ${Math.round(row.median).toLocaleString('en-US')} | ${Math.round(row.min).toLocaleString('en-US')} | ${Math.round(row.max).toLocaleString('en-US')} | ${ratio} |`);
 }
+// Where a step's time goes: the same step in native code (testing.profileStep: the trainer's
+// Network, kernels and pool, batches in order from 60,000 random rows), medians per phase.
+const require = createRequire(import.meta.url);
+const root = join(here, '..');
+const addon = process.env.MLPSTREAM_ADDON_PATH
+  ? require(process.env.MLPSTREAM_ADDON_PATH)
+  : require('pkg-prebuilds')(root, require(join(root, 'binding-options.cjs')));
+const fwdFlop = 2 * 128 * (784 * 256 + 256 * 128 + 128 * 10);
+const bwdFlop = fwdFlop + 2 * 128 * (256 * 128 + 128 * 10);
+const profiles = [];
+console.log('\n# One training step (batch 128), native profile: median microseconds per phase');
+console.log('| threads | forward (3 GEMM, fused bias+ReLU) | loss + softmax grad | backward (5 GEMM, fused ReLU\' + column sums) | SGD: optimizer.cc | SGD: table kernel | whole step | samples/s (step) | GEMM GFLOP/s fwd / bwd | allocations in steps |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const t of threadList) {
+  const p = addon.testing.profileStep(addon.kernelName(), t, 600, 128);
+  profiles.push({ threads: t, ...p });
+  console.log(`| ${t} | ${p.forwardUs.toFixed(0)} | ${p.lossUs.toFixed(1)} | ${p.backwardUs.toFixed(0)} | ${p.optimizerStepUs.toFixed(0)} | ${p.optimizerKernelUs.toFixed(0)} | ${p.stepUs.toFixed(0)} | ${Math.round((128 / p.stepUs) * 1e6).toLocaleString('en-US')} | ${(fwdFlop / p.forwardUs / 1e3).toFixed(0)} / ${(bwdFlop / p.backwardUs / 1e3).toFixed(0)} | ${p.workspaceAllocationsDuringSteps} |`);
+}
+
 const json = opt('json', undefined);
-if (json) writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), optimizer, reps, rows }, null, 2));
+if (json) writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), optimizer, reps, rows, profiles }, null, 2));

@@ -1,6 +1,7 @@
 // Internal entry points for the test suite: every kernel of every ISA table, callable
 // from JS on small arrays, so tests can compare each path with a float64 reference.
 // Exposed as `testing` on the addon; not part of the public API.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -10,7 +11,10 @@
 #include "binding/addon.h"
 #include "binding/convert.h"
 #include "core/gemm/gemm.h"
+#include "core/nn/network.h"
+#include "core/nn/optimizer.h"
 #include "core/util/aligned_buffer.h"
+#include "core/util/float_env.h"
 #include "core/util/thread_pool.h"
 
 namespace mlpstream {
@@ -319,6 +323,84 @@ Napi::Value fma_peak(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// profileStep(isa, threads, steps, rows): the W2 training step (784-256-128-10, ReLU, softmax
+// cross-entropy, SGD) on `rows` x 784 batches taken in order from 60,000 random rows, as the
+// trainer runs it (same Network, same calls, FTZ on, packing buffers reserved first); returns
+// the median microseconds per step of each phase.
+Napi::Value profile_step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const KernelTable& k = table(info[0]);
+  const int threads = static_cast<int>(convert::integer(info[1], "threads", 1, 256));
+  const int steps = static_cast<int>(convert::integer(info[2], "steps", 1, 100000));
+  const int rows = static_cast<int>(convert::integer(info[3], "rows", 1, 4096));
+  ScopedFlushDenormals flush;
+  const Architecture arch(784, {LayerSpec{256, {Activation::kRelu, 0.01f}}, LayerSpec{128, {Activation::kRelu, 0.01f}},
+                                LayerSpec{10, {Activation::kSoftmax, 0.01f}}});
+  constexpr int kSamples = 60000;
+  AlignedBuffer<float> x(static_cast<std::size_t>(kSamples) * 784), params(arch.param_count()), grads(arch.param_count());
+  std::vector<std::int32_t> labels(kSamples);
+  std::uint32_t r = 7;
+  auto next = [&r] {
+    r = r * 1664525u + 1013904223u;
+    return static_cast<float>(r >> 8) * (1.0f / 16777216.0f);
+  };
+  for (float& v : x) v = next();
+  for (auto& l : labels) l = static_cast<std::int32_t>(next() * 10.0f) % 10;
+  for (float& v : params) v = (next() - 0.5f) * 0.1f;
+  ThreadPool pool(threads);
+  Compute compute;
+  compute.kernels = &k;
+  compute.pool = &pool;
+  compute.gemm.reserve(threads);
+  Network network(arch);
+  network.reserve(rows);
+  OptimizerConfig oc;
+  Optimizer optimizer(oc, arch.param_count());
+  OptimizerStep step;
+  step.learning_rate = 0.01f;
+  const std::size_t allocations = compute.gemm.allocations();
+  std::vector<double> t_fwd, t_loss, t_bwd, t_opt, t_opt_table, t_total;
+  using Clock = std::chrono::steady_clock;
+  auto us = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::micro>(b - a).count(); };
+  int batch = 0;
+  for (int s = 0; s < steps; ++s) {
+    if ((batch + 1) * rows > kSamples) batch = 0;
+    const float* xb = x.data() + static_cast<std::size_t>(batch) * rows * 784;
+    Targets targets;
+    targets.labels = labels.data() + static_cast<std::size_t>(batch) * rows;
+    ++batch;
+    const auto t0 = Clock::now();
+    network.forward(compute, params.data(), xb, rows, /*logits_out=*/true);
+    const auto t1 = Clock::now();
+    network.loss_and_output_delta(compute, Loss::kCrossEntropy, targets, rows);
+    const auto t2 = Clock::now();
+    network.backward(compute, params.data(), xb, rows, grads.data());
+    const auto t3 = Clock::now();
+    if (s % 2 == 0) optimizer.step(params.data(), grads.data(), params.size(), 0.01f);
+    else k.sgd_update(params.data(), grads.data(), nullptr, params.size(), step);
+    const auto t4 = Clock::now();
+    t_fwd.push_back(us(t0, t1));
+    t_loss.push_back(us(t1, t2));
+    t_bwd.push_back(us(t2, t3));
+    (s % 2 == 0 ? t_opt : t_opt_table).push_back(us(t3, t4));
+    t_total.push_back(us(t0, t4));
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("forwardUs", median(t_fwd));
+  o.Set("lossUs", median(t_loss));
+  o.Set("backwardUs", median(t_bwd));
+  o.Set("optimizerStepUs", median(t_opt));        // Optimizer::step (optimizer.cc, scalar)
+  o.Set("optimizerKernelUs", median(t_opt_table));  // the table's sgd_update
+  o.Set("stepUs", median(t_total));
+  o.Set("workspaceAllocationsDuringSteps", static_cast<double>(compute.gemm.allocations() - allocations));
+  return o;
+}
+
 Napi::Value gemm_blocking(const Napi::CallbackInfo& info) {
   const KernelTable& k = table(info[0]);
   Napi::Object o = Napi::Object::New(info.Env());
@@ -347,6 +429,7 @@ void init_testing(Napi::Env env, Napi::Object exports) {
   testing.Set("benchGemm", Napi::Function::New<bench_gemm>(env));
   testing.Set("fmaPeak", Napi::Function::New<fma_peak>(env));
   testing.Set("gemmBlocking", Napi::Function::New<gemm_blocking>(env));
+  testing.Set("profileStep", Napi::Function::New<profile_step>(env));
   exports.Set("testing", testing);
 }
 
