@@ -25,14 +25,16 @@
 namespace mlpstream::avx512 {
 
 // Block sizes of sgemm_ukernel_12x32_avx512 (Zen 4/5 and Skylake-X class: 32 zmm, L1d 32-48 KiB,
-// L2 1-2 MiB per core, L3 >= 16 MiB shared).
-//   MR 12, NR 32: 24 accumulators + 2 B vectors + 1 broadcast of 32 registers; 24 independent
-//                 FMAs per k cover 2 FMA pipes x 4 cycles latency three times over.
-//   KC 384: the KC x NR micro-panel of B is 384 * 32 * 4 = 48 KiB... too big for L1 beside A,
-//           so KC 256: 32 KiB of B in L1 with 12 KiB of the A sliver streaming past.
-//   MC 192: the packed MC x KC block of A is 192 KiB, a fifth of a 1 MiB L2 (room for B's
-//           panels passing through and the C tiles); 16 slivers of 12 rows.
-//   NC 4096: the KC x NC block of B is 4 MiB, a share of L3 that two cores can hold.
+// L2 1-2 MiB per core, L3 >= 16 MiB shared). Measured here (Zen 5, 1 thread) against
+// MC 144-384 x KC 192-512: this row was the best or within noise of it on n = 512..2048.
+//   MR 12, NR 32: 24 accumulators + 2 B vectors + 1 broadcast of the 32 registers; 24
+//                 independent FMAs per k keep both FMA pipes (4-cycle latency) busy, and 12
+//                 rows waste little on the batch of 128 (11 slivers for 128 rows).
+//   KC 256: loop 4. The KC x NR micro-panel of B is 256 * 32 * 4 = 32 KiB in L1 (48 KiB) with
+//           the 12 KiB A sliver streaming past; k = 784 runs as 4 balanced blocks of 196.
+//   MC 192: loop 3. The packed MC x KC block of A is 192 KiB, a fifth of the 1 MiB L2, leaving
+//           room for the B panels passing through and the C tiles; 16 slivers of 12 rows.
+//   NC 4096: loop 5. The KC x NC block of B is 4 MiB, a share of L3 that two cores can hold.
 const GemmBlocking kGemmBlocking = {/*mr=*/12, /*nr=*/32, /*mc=*/192, /*kc=*/256, /*nc=*/4096};
 
 namespace {
@@ -215,6 +217,7 @@ inline void ukernel_12x32(int k, const float* a, Index rs_a, Index cs_a, const f
   if (kPackedA) {
     (void)rs_a;
     (void)cs_a;
+#pragma GCC unroll 4
     for (int p = 0; p < k; ++p) {
       const __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
       const __m512 b1 = kHalf ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, b + 16);
