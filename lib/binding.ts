@@ -150,6 +150,10 @@ export interface NativeTesting {
   /** Runs the table's FMA loop on `threads` threads at once. */
   fmaPeak(isa: string, threads: number, iterations: number): { flops: number; seconds: number };
   gemmBlocking(isa: string): { mr: number; nr: number; mc: number; kc: number; nc: number };
+  /** Several threads share one pool at once; returns how many results differed from the one-thread result. */
+  sharedPoolGemm(isa: string, threads: number, callers: number, rounds: number): number;
+  /** The W2 training step in native code; median microseconds per phase. */
+  profileStep(isa: string, threads: number, steps: number, rows: number): Record<string, number>;
 }
 
 /** One optimizer update's hyper-parameters (KernelTable's OptimizerStep). */

@@ -293,6 +293,12 @@ describe('sgemm determinism', () => {
   });
 });
 
+describe('one pool, several callers', () => {
+  it.each(ISAS)('%s: trainings sharing a pool stay correct and deterministic (the busy caller runs inline)', (isa) => {
+    expect(testing.sharedPoolGemm(isa, 2, 3, 40)).toBe(0);
+  });
+});
+
 describe.each(ISAS)('sgemm fused epilogues (%s)', (isa) => {
   it.each(['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu'] as const)(
     'fused bias + %s epilogue equals activation(A*B + bias), every path',

@@ -2,6 +2,8 @@
 // from JS on small arrays, so tests can compare each path with a float64 reference.
 // Exposed as `testing` on the addon; not part of the public API.
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -401,6 +403,58 @@ Napi::Value profile_step(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// sharedPoolGemm(isa, threads, callers, rounds): `callers` threads share one pool of `threads`
+// and each runs `rounds` products (its own workspace) at the same time as the others; whoever
+// finds the pool busy runs inline. Returns how many results differed, bit for bit, from the
+// same product computed alone on one thread.
+Napi::Value shared_pool_gemm(const Napi::CallbackInfo& info) {
+  const KernelTable& k = table(info[0]);
+  const int threads = static_cast<int>(convert::integer(info[1], "threads", 1, 64));
+  const int callers = static_cast<int>(convert::integer(info[2], "callers", 1, 16));
+  const int rounds = static_cast<int>(convert::integer(info[3], "rounds", 1, 10000));
+  ThreadPool pool(threads);
+  struct Job {
+    int m, n, kk;
+    AlignedBuffer<float> a, b, want, got;
+  };
+  std::vector<Job> jobs(static_cast<std::size_t>(callers));
+  std::uint32_t r = 99;
+  for (int c = 0; c < callers; ++c) {
+    Job& j = jobs[static_cast<std::size_t>(c)];
+    j.m = 100 + 37 * c;
+    j.n = 150 + 11 * c;
+    j.kk = 90 + 23 * c;
+    j.a.resize(static_cast<std::size_t>(j.m) * j.kk);
+    j.b.resize(static_cast<std::size_t>(j.kk) * j.n);
+    for (auto* buf : {&j.a, &j.b}) {
+      for (float& v : *buf) {
+        r = r * 1664525u + 1013904223u;
+        v = static_cast<float>(r >> 8) * (1.0f / 16777216.0f) - 0.5f;
+      }
+    }
+    j.want.resize(static_cast<std::size_t>(j.m) * j.n);
+    j.got.resize(j.want.size());
+    GemmWorkspace ws(1);
+    sgemm(k, ws, nullptr, Transpose::kNo, Transpose::kNo, j.m, j.n, j.kk, 1.0f, j.a.data(), j.kk, j.b.data(), j.n, 0.0f,
+          j.want.data(), j.n);
+  }
+  std::atomic<int> differing{0};
+  std::vector<std::thread> running;
+  for (int c = 0; c < callers; ++c) {
+    running.emplace_back([&, c] {
+      Job& j = jobs[static_cast<std::size_t>(c)];
+      GemmWorkspace ws(threads);
+      for (int i = 0; i < rounds; ++i) {
+        sgemm(k, ws, &pool, Transpose::kNo, Transpose::kNo, j.m, j.n, j.kk, 1.0f, j.a.data(), j.kk, j.b.data(), j.n,
+              0.0f, j.got.data(), j.n);
+        if (std::memcmp(j.got.data(), j.want.data(), j.want.size() * sizeof(float)) != 0) differing.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : running) t.join();
+  return Napi::Number::New(info.Env(), differing.load());
+}
+
 Napi::Value gemm_blocking(const Napi::CallbackInfo& info) {
   const KernelTable& k = table(info[0]);
   Napi::Object o = Napi::Object::New(info.Env());
@@ -430,6 +484,7 @@ void init_testing(Napi::Env env, Napi::Object exports) {
   testing.Set("fmaPeak", Napi::Function::New<fma_peak>(env));
   testing.Set("gemmBlocking", Napi::Function::New<gemm_blocking>(env));
   testing.Set("profileStep", Napi::Function::New<profile_step>(env));
+  testing.Set("sharedPoolGemm", Napi::Function::New<shared_pool_gemm>(env));
   exports.Set("testing", testing);
 }
 
