@@ -67,11 +67,22 @@ async function ours(threads) {
   );
   const sps = [];
   let loss = NaN;
+  let cpu0 = null;
+  let wall0 = 0;
+  let cpuShare = NaN;
   for await (const m of stream) {
     if (m.epoch > 1) sps.push(N / (m.epochMs / 1000));
     loss = m.loss;
+    if (m.epoch === 1) {
+      cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+    }
   }
-  return { median: median(sps), min: Math.min(...sps), max: Math.max(...sps), loss };
+  if (cpu0) {
+    const used = process.cpuUsage(cpu0);
+    cpuShare = (used.user + used.system) / 1000 / (performance.now() - wall0);
+  }
+  return { median: median(sps), min: Math.min(...sps), max: Math.max(...sps), loss, cpuShare };
 }
 
 function peer(script, threads, python) {
@@ -105,9 +116,13 @@ if (peers) {
 }
 
 const numpyAt = (t) => rows.find((row) => row.system.startsWith('numpy') && row.threads === t && row.median);
+const load = (await import('node:os')).loadavg()[0];
+console.log(`# load average before the tables: ${load.toFixed(2)} on ${(await import('node:os')).cpus().length} CPUs`);
 console.log(`# W2 training, 784-256-128-10, batch 128, ${optimizer}, ${N} samples/epoch, median of ${reps} epochs after 1 warm-up`);
-console.log('| system | threads | samples/s (median) | min | max | vs numpy (same threads) |');
-console.log('|---|---|---|---|---|---|');
+// cores busy: CPU time this process got per wall second while timed (a spinning pool worker
+// counts as busy). Well under `threads` means other processes had the cores.
+console.log('| system | threads | samples/s (median) | min | max | vs numpy (same threads) | cores busy |');
+console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) {
   if (row.error) {
     console.log(`| ${row.system} | ${row.threads} | failed: ${row.error} | | | |`);
@@ -115,7 +130,8 @@ for (const row of rows) {
   }
   const np = numpyAt(row.threads);
   const ratio = np ? `${(row.median / np.median).toFixed(2)}x` : '';
-  console.log(`| ${row.system} | ${row.threads} | ${Math.round(row.median).toLocaleString('en-US')} | ${Math.round(row.min).toLocaleString('en-US')} | ${Math.round(row.max).toLocaleString('en-US')} | ${ratio} |`);
+  const share = row.cpuShare === undefined || Number.isNaN(row.cpuShare) ? '' : row.cpuShare.toFixed(2);
+  console.log(`| ${row.system} | ${row.threads} | ${Math.round(row.median).toLocaleString('en-US')} | ${Math.round(row.min).toLocaleString('en-US')} | ${Math.round(row.max).toLocaleString('en-US')} | ${ratio} | ${share} |`);
 }
 // Where a step's time goes: the same step in native code (testing.profileStep: the trainer's
 // Network, kernels and pool, batches in order from 60,000 random rows), medians per phase.
