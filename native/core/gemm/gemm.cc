@@ -168,13 +168,27 @@ void pack_b_fixed(const Problem& P, int p0, int kc, int j0, int nc, float* dst) 
   }
 }
 
+// Any other micro-tile shape (a new table): the same layouts with scalar loops.
+void pack_generic(const float* src, Index rs, Index cs, int lines, int width, int kc, float* dst) {
+  // dst[p*width + r] = src[r*rs + p*cs] for r < lines, zero up to width.
+  for (int p = 0; p < kc; ++p) {
+    for (int r = 0; r < width; ++r) {
+      dst[static_cast<Index>(p) * width + r] = r < lines ? src[r * rs + p * cs] : 0.0f;
+    }
+  }
+}
+
 void pack_a(const Problem& P, int i0, int mc, int p0, int kc, float* dst) {
   switch (P.blk.mr) {
     case 4: return pack_a_fixed<4>(P, i0, mc, p0, kc, dst);
     case 6: return pack_a_fixed<6>(P, i0, mc, p0, kc, dst);
     case 12: return pack_a_fixed<12>(P, i0, mc, p0, kc, dst);
-    case 14: return pack_a_fixed<14>(P, i0, mc, p0, kc, dst);
     default: break;
+  }
+  const int MR = P.blk.mr;
+  for (int s = 0; s < mc; s += MR) {
+    const float* src = P.ta ? P.a + static_cast<Index>(p0) * P.lda + i0 + s : P.a + static_cast<Index>(i0 + s) * P.lda + p0;
+    pack_generic(src, P.ta ? 1 : P.lda, P.ta ? P.lda : 1, std::min(MR, mc - s), MR, kc, dst + static_cast<Index>(s) * kc);
   }
 }
 
@@ -183,8 +197,12 @@ void pack_b(const Problem& P, int p0, int kc, int j0, int nc, float* dst) {
     case 8: return pack_b_fixed<8>(P, p0, kc, j0, nc, dst);
     case 16: return pack_b_fixed<16>(P, p0, kc, j0, nc, dst);
     case 32: return pack_b_fixed<32>(P, p0, kc, j0, nc, dst);
-    case 48: return pack_b_fixed<48>(P, p0, kc, j0, nc, dst);
     default: break;
+  }
+  const int NR = P.blk.nr;
+  for (int q = 0; q < nc; q += NR) {
+    const float* src = P.tb ? P.b + static_cast<Index>(j0 + q) * P.ldb + p0 : P.b + static_cast<Index>(p0) * P.ldb + j0 + q;
+    pack_generic(src, P.tb ? P.ldb : 1, P.tb ? 1 : P.ldb, std::min(NR, nc - q), NR, kc, dst + static_cast<Index>(q) * kc);
   }
 }
 
