@@ -2,6 +2,7 @@
 // the fallback on CPUs without AVX2 and the implementation every other table is checked against.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/gemm/activation_math.h"
 #include "core/gemm/kernels.h"
@@ -192,31 +193,58 @@ inline void store_row_portable(float* c, const float* acc, int acc_stride, int n
 
 }  // namespace
 
+// Generic 4-float vectors (GCC/Clang vector extensions): SSE on x86-64, NEON on arm64, with
+// no ISA flags. Each lane computes acc + a * b exactly as the scalar expression would.
+typedef float V4 __attribute__((vector_size(16)));
+
+namespace {
+
+inline V4 load_v4(const float* p) {
+  V4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+}  // namespace
+
 void sgemm_ukernel_4x8_portable(int k, const float* a, Index rs_a, Index cs_a, const float* b, Index rs_b, float* c,
                                 Index ldc, int mr, int nr, const GemmTileArgs& args) {
   constexpr int MR = 4, NR = 8;
-  float acc[MR][NR] = {};
-  Index row[MR];
-  for (int i = 0; i < MR; ++i) row[i] = static_cast<Index>(i < mr ? i : mr - 1) * rs_a;
-  if (nr == NR || args.b_padded) {
-    for (int p = 0; p < k; ++p) {
-      const float* bp = b + static_cast<Index>(p) * rs_b;
-      const float* ap = a + static_cast<Index>(p) * cs_a;
-      for (int i = 0; i < MR; ++i) {
-        const float av = ap[row[i]];
-        for (int j = 0; j < NR; ++j) acc[i][j] += av * bp[j];
-      }
+  const float* a0 = a;
+  const float* a1 = a + (mr > 1 ? 1 : 0) * rs_a;
+  const float* a2 = a + (mr > 2 ? 2 : mr - 1) * rs_a;
+  const float* a3 = a + (mr > 3 ? 3 : mr - 1) * rs_a;
+  V4 c0a = {}, c0b = {}, c1a = {}, c1b = {}, c2a = {}, c2b = {}, c3a = {}, c3b = {};
+  const bool full = nr == NR || args.b_padded;
+  alignas(16) float edge[NR] = {};
+  Index pa = 0;
+  for (int p = 0; p < k; ++p) {
+    const float* bp = b + static_cast<Index>(p) * rs_b;
+    if (!full) {  // B is read in place and has fewer than NR columns: copy them, zeros after
+      for (int j = 0; j < nr; ++j) edge[j] = bp[j];
+      bp = edge;
     }
-  } else {
-    for (int p = 0; p < k; ++p) {
-      const float* bp = b + static_cast<Index>(p) * rs_b;
-      const float* ap = a + static_cast<Index>(p) * cs_a;
-      for (int i = 0; i < MR; ++i) {
-        const float av = ap[row[i]];
-        for (int j = 0; j < nr; ++j) acc[i][j] += av * bp[j];
-      }
-    }
+    const V4 b0 = load_v4(bp), b1 = load_v4(bp + 4);
+    const float x0 = a0[pa], x1 = a1[pa], x2 = a2[pa], x3 = a3[pa];
+    c0a += x0 * b0;
+    c0b += x0 * b1;
+    c1a += x1 * b0;
+    c1b += x1 * b1;
+    c2a += x2 * b0;
+    c2b += x2 * b1;
+    c3a += x3 * b0;
+    c3b += x3 * b1;
+    pa += cs_a;
   }
+  alignas(16) float acc[MR][NR];
+  std::memcpy(&acc[0][0], &c0a, 16);
+  std::memcpy(&acc[0][4], &c0b, 16);
+  std::memcpy(&acc[1][0], &c1a, 16);
+  std::memcpy(&acc[1][4], &c1b, 16);
+  std::memcpy(&acc[2][0], &c2a, 16);
+  std::memcpy(&acc[2][4], &c2b, 16);
+  std::memcpy(&acc[3][0], &c3a, 16);
+  std::memcpy(&acc[3][4], &c3b, 16);
   if (args.transpose_c) {
     for (int j = 0; j < nr; ++j) store_row_portable(c + static_cast<Index>(j) * ldc, &acc[0][j], NR, mr, args, j);
     return;
@@ -277,16 +305,18 @@ void rmsprop_update(float* params, const float* grads, float* sq, std::size_t n,
 }
 
 double fma_peak(std::int64_t iterations, float* sink) {
-  // 32 independent multiply-adds per iteration; the compiler vectorises them on the baseline ISA.
-  float acc[32];
-  for (int i = 0; i < 32; ++i) acc[i] = static_cast<float>(i) * 1e-3f;
+  // 12 independent 4-float multiply-adds per iteration (no FMA on the x86-64 baseline: a
+  // multiply and an add, 2 flops per lane).
+  V4 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = V4{} + static_cast<float>(i) * 1e-3f;
+  const V4 x = V4{} + 0.999999f, y = V4{} + 1e-7f;
   for (std::int64_t it = 0; it < iterations; ++it) {
-    for (int i = 0; i < 32; ++i) acc[i] = acc[i] * 0.999999f + 1e-7f;
+    for (int i = 0; i < 12; ++i) acc[i] = acc[i] * x + y;
   }
-  float s = 0.0f;
-  for (float v : acc) s += v;
-  *sink = s;
-  return static_cast<double>(iterations) * 32.0 * 2.0;
+  V4 s = acc[0];
+  for (int i = 1; i < 12; ++i) s += acc[i];
+  *sink = s[0] + s[1] + s[2] + s[3];
+  return static_cast<double>(iterations) * 12.0 * 4.0 * 2.0;
 }
 
 }  // namespace mlpstream::portable
