@@ -57,24 +57,24 @@ function peak(threads) {
   return median(res);
 }
 
-function ours(c, threads) {
+function ours(c, threads, epilogue = 0) {
   const flop = 2 * c.m * c.n * c.k;
   // About 50 ms per round, as the numpy script does.
   let calls = 1;
   for (;;) {
-    const [s] = t.benchGemm(isa, threads, c.op[0] === 'T', c.op[1] === 'T', c.m, c.n, c.k, calls, 1, 0);
+    const [s] = t.benchGemm(isa, threads, c.op[0] === 'T', c.op[1] === 'T', c.m, c.n, c.k, calls, 1, 0, epilogue);
     if (s > 0.05) break;
     calls *= s < 0.005 ? 10 : 2;
   }
-  const secs = t.benchGemm(isa, threads, c.op[0] === 'T', c.op[1] === 'T', c.m, c.n, c.k, calls, reps, 0);
+  const secs = t.benchGemm(isa, threads, c.op[0] === 'T', c.op[1] === 'T', c.m, c.n, c.k, calls, reps, 0, epilogue);
   return median(Array.from(secs, (s) => (flop * calls) / s / 1e9));
 }
 
-function numpy(threads) {
+function numpy(threads, script = 'w1_sgemm_numpy.py') {
   if (spawnSync('python3', ['-c', 'import numpy']).status !== 0) return { skipped: 'python3 cannot import numpy' };
   const res = spawnSync(
     'env',
-    ['-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE', 'python3', join(here, 'peers', 'w1_sgemm_numpy.py'), '--threads', String(threads), '--reps', String(reps)],
+    ['-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE', 'python3', join(here, 'peers', script), '--threads', String(threads), '--reps', String(reps)],
     { encoding: 'utf8', timeout: 900_000 },
   );
   if (res.status !== 0) return { skipped: `numpy run failed: ${(res.stderr || '').trim().split('\n').pop()}` };
@@ -104,5 +104,29 @@ for (const threads of threadList) {
     console.log(`| ${r.name} | ${r.op} | ${r.m}x${r.n}x${r.k} | ${r.ours.toFixed(1)} | ${((100 * r.ours) / pk).toFixed(0)}% | ${ob} | ${ratio} |`);
   }
 }
+// The training step's products with what follows them: ours with the bias + ReLU (forward) or
+// ReLU' (backward deltas) fused into the store; numpy as w2_numpy.py runs them (product, then
+// the element-wise passes). GFLOP/s counts 2mnk only.
+const fusedCases = cases.filter((c) => c.name.endsWith('_fwd') || c.name.endsWith('_bwdX'));
+for (const threads of threadList) {
+  const np = peers ? numpy(threads, 'w1_fused_numpy.py') : { skipped: '--no-peers' };
+  const rows = fusedCases.map((c) => ({
+    ...c,
+    ours: ours(c, threads, c.name.endsWith('_fwd') ? 1 : 2),
+    numpy: np.out?.get(`${c.name}:${c.op}`),
+  }));
+  const entry = results.find((r) => r.threads === threads);
+  if (entry) entry.fused = rows;
+  console.log(`\n## ${threads} thread${threads > 1 ? 's' : ''}: training products with their element-wise work (fwd: + bias, ReLU; bwdX: * ReLU')`);
+  if (np.skipped) console.log(`# numpy column skipped: ${np.skipped}`);
+  console.log('| case | op | m x n x k | mlpstream fused GFLOP/s | numpy: matmul then element-wise, GFLOP/s | ratio |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const nb = r.numpy === undefined ? '' : r.numpy.toFixed(1);
+    const ratio = r.numpy === undefined ? '' : `${(r.ours / r.numpy).toFixed(2)}x`;
+    console.log(`| ${r.name} | ${r.op} | ${r.m}x${r.n}x${r.k} | ${r.ours.toFixed(1)} | ${nb} | ${ratio} |`);
+  }
+}
+
 const json = opt('json', undefined);
 if (json) writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), isa, reps, results }, null, 2));

@@ -146,6 +146,7 @@ export interface NativeTesting {
     calls: number,
     reps: number,
     path: number,
+    epilogue?: number,
   ): Float64Array;
   /** Runs the table's FMA loop on `threads` threads at once. */
   fmaPeak(isa: string, threads: number, iterations: number): { flops: number; seconds: number };

@@ -274,21 +274,37 @@ Napi::Value bench_gemm(const Napi::CallbackInfo& info) {
   const int calls = static_cast<int>(convert::integer(info[7], "calls", 1, 1 << 30));
   const int reps = static_cast<int>(convert::integer(info[8], "reps", 1, 1000));
   const auto path = static_cast<GemmPath>(convert::integer(info[9], "path", 0, 3));
+  // Optional fused epilogue, as the training step uses it: 1 = bias + ReLU (forward),
+  // 2 = times ReLU'(Y) (backward deltas, Y random with about half zeros).
+  const int fused = info.Length() > 10 ? static_cast<int>(convert::integer(info[10], "epilogue", 0, 2)) : 0;
   AlignedBuffer<float> a(static_cast<std::size_t>(m) * kk), b(static_cast<std::size_t>(kk) * n),
-      c(static_cast<std::size_t>(m) * n);
+      c(static_cast<std::size_t>(m) * n), bias(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(m) * n);
   std::uint32_t x = 12345;
-  for (auto* buf : {&a, &b}) {
+  for (auto* buf : {&a, &b, &bias, &y}) {
     for (float& v : *buf) {
       x = x * 1664525u + 1013904223u;
       v = static_cast<float>(x >> 8) * (1.0f / 16777216.0f) - 0.5f;
     }
   }
+  for (float& v : y) v = v > 0.0f ? v : 0.0f;
   c.fill(0.0f);
+  Epilogue epilogue;
+  epilogue.activation.kind = Activation::kRelu;
+  if (fused == 1) {
+    epilogue.kind = Epilogue::Kind::kBiasActivation;
+    epilogue.bias = bias.data();
+  } else if (fused == 2) {
+    epilogue.kind = Epilogue::Kind::kActivationGrad;
+    epilogue.act_output = y.data();
+    epilogue.ld_act_output = n;
+  }
   ThreadPool pool(threads);
   GemmWorkspace workspace(threads);
   const Transpose tra = ta ? Transpose::kYes : Transpose::kNo, trb = tb ? Transpose::kYes : Transpose::kNo;
   const int lda = ta ? m : kk, ldb = tb ? kk : n;
-  auto run = [&] { sgemm(k, workspace, &pool, tra, trb, m, n, kk, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, {}, path); };
+  auto run = [&] {
+    sgemm(k, workspace, &pool, tra, trb, m, n, kk, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, epilogue, path);
+  };
   run();
   auto out = Napi::Float64Array::New(env, static_cast<std::size_t>(reps));
   for (int r = 0; r < reps; ++r) {
