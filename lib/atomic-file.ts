@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { ModelFileError } from './errors.js';
+import { ModelFileError, ModelFormatError } from './errors.js';
 
 function reason(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
@@ -22,7 +22,51 @@ function reason(error: unknown): string {
   return e?.code ? `${known[e.code] ?? e.message} (${e.code})` : String(error);
 }
 
-export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
+const WRITE_CHUNK = 8 * 1024 * 1024;
+
+/** Temporary files of saves to `base` that a process killed mid-save left behind. */
+const STALE_AFTER_MS = 60_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temporary files of earlier saves to the same target whose writer is gone: a process
+ * killed during a save leaves one (its name says which process wrote it). Only files of this
+ * target's exact temporary-name pattern, whose process no longer exists and which have not been
+ * written to for a minute, are removed; anything unexpected is left alone.
+ */
+async function removeStaleTemporaries(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const match = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    try {
+      const stat = await fs.lstat(path.join(dir, name));
+      if (stat.isFile() && Date.now() - stat.mtimeMs > STALE_AFTER_MS) await fs.rm(path.join(dir, name), { force: true });
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+}
+
+/** Writes `bytes` (or the pieces of `bytes`, one after another) to `target` atomically. */
+export async function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
   }
@@ -32,10 +76,14 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(temp, 'wx', 0o644);
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
+    for (const piece of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      let written = 0;
+      while (written < piece.length) {
+        // In chunks: one write of a multi-GB buffer can be cut short anyway, and it keeps each
+        // call's hold on the libuv thread short.
+        const { bytesWritten } = await handle.write(piece, written, Math.min(WRITE_CHUNK, piece.length - written));
+        written += bytesWritten;
+      }
     }
     await handle.sync();
     await handle.close();
@@ -58,16 +106,59 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
   } catch {
     /* best effort */
   }
+  await removeStaleTemporaries(dir, path.basename(resolved));
 }
 
-export async function readModelFile(target: string): Promise<Uint8Array> {
+/**
+ * Reads a model file. `checkHeader(prefix, fileLength)` sees the file's first bytes (the length
+ * prefix and the header) before the rest is read and may throw to refuse the file: a damaged or
+ * hostile multi-gigabyte file is then refused after reading its header only.
+ */
+export async function readModelFile(
+  target: string,
+  checkHeader?: (prefix: Uint8Array, fileLength: number) => void,
+  headerLength?: (prefix: Uint8Array) => number | null,
+): Promise<Uint8Array> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
   }
   const resolved = path.resolve(target);
+  let handle: fs.FileHandle | undefined;
+  let prefix: Uint8Array;
+  let size: number;
   try {
-    return await fs.readFile(resolved);
+    handle = await fs.open(resolved, 'r');
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = stat.size;
+    if (!checkHeader || !headerLength) return await handle.readFile();
+    const first = await readAt(handle, 0, Math.min(size, 8));
+    const n = headerLength(first);
+    // A header longer than the file or the limit: what there is suffices to refuse it.
+    const end = n === null || !Number.isFinite(n) || 8 + n > size ? first.length : 8 + n;
+    prefix = end === first.length ? first : await readAt(handle, 0, end);
   } catch (error) {
+    await handle?.close().catch(() => undefined);
     throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
   }
+  try {
+    checkHeader(prefix, size);
+    return await readAt(handle, 0, size);
+  } catch (error) {
+    if (error instanceof ModelFormatError) throw error;
+    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    if (bytesRead === 0) throw Object.assign(new Error('the file shrank while it was read'), { code: 'ESHRUNK' });
+    done += bytesRead;
+  }
+  return out;
 }

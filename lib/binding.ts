@@ -13,7 +13,8 @@ export interface NativeModel {
   paramCount(): number;
   getParams(): Float32Array;
   setParams(params: Float32Array): void;
-  predict(x: Float32Array, rows: number): Float32Array;
+  /** Writes into `out` (rows x outputs) when given, else into a new array; returns it. */
+  predict(x: Float32Array, rows: number, out?: Float32Array): Float32Array;
   predictAsync(x: Float32Array, rows: number): Promise<Float32Array>;
   setNormalization(mean: Float32Array | null, std?: Float32Array): void;
   getNormalization(): { mean: Float32Array; std: Float32Array } | null;
@@ -27,6 +28,14 @@ export interface NativeModel {
     loss: number,
   ): { loss: number; grads: Float32Array };
   isTraining(): boolean;
+  /** The vector-matrix kernel predict uses for up to 4 rows: 'avx512', 'avx2' or 'portable'. */
+  predictKernel(): string;
+  /** Weights, normalisation and training state read under one lock (a consistent checkpoint). */
+  snapshot(): {
+    params: Float32Array;
+    normalization: { mean: Float32Array; std: Float32Array } | null;
+    trainingState: NativeTrainingState | null;
+  };
 }
 
 export interface NativeOptimizerConfig {
@@ -49,6 +58,7 @@ export interface NativeTrainConfig {
   seed: number;
   diagnostics: boolean;
   resume: boolean;
+  highWaterMark: number;
   optimizer: NativeOptimizerConfig;
 }
 
@@ -60,9 +70,7 @@ export enum RunState {
   Failed = 4,
 }
 
-export interface NativeDrain {
-  state: RunState;
-  records: Float64Array;
+export interface NativeOutcome {
   error?: string;
   divergedEpoch?: number;
   divergedBatch?: number;
@@ -70,11 +78,16 @@ export interface NativeDrain {
   divergedWeights?: boolean;
 }
 
+/** A training run; its epochs come through `control` and `ring` (see native training_run.h). */
 export interface NativeSession {
+  readonly control: ArrayBuffer;
+  readonly ring: ArrayBuffer;
   start(): void;
-  allow(epochsThrough: number): void;
-  drain(): NativeDrain;
+  wake(): void;
   cancel(): void;
+  outcome(): NativeOutcome;
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 
@@ -190,6 +203,16 @@ export interface NativeAddon {
     notify: () => void,
   ) => NativeSession;
   recordLayout: { fields: string[]; layerFields: string[] };
+  channelLayout: {
+    allowed: number;
+    produced: number;
+    taken: number;
+    consumerWaiting: number;
+    threadSleeping: number;
+    state: number;
+    batchesDone: number;
+    batchesPerEpoch: number;
+  };
   sgemm(
     transA: boolean,
     transB: boolean,

@@ -10,5 +10,6 @@ export {
   NativeError,
   TrainingDivergedError,
 } from './errors.js';
-export { FORMAT_VERSION } from './format.js';
+export { FORMAT_VERSION, type JsonValue, type TrainingSummary } from './format.js';
+export { ONNX_OPSET, type OnnxExportOptions } from './onnx.js';
 export type * from './types.js';

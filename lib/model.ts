@@ -12,15 +12,31 @@ import {
   optimizerCode,
 } from './codes.js';
 import { ModelBusyError } from './errors.js';
-import { decodeModel, encodeModel, MAX_LAYERS, MAX_UNITS, type ModelSnapshot } from './format.js';
+import {
+  checkModelHeader,
+  classesProblem,
+  decodeModel,
+  encodeModel,
+  encodeModelParts,
+  headerLengthOf,
+  MAX_LAYERS,
+  MAX_UNITS,
+  summaryProblem,
+  type JsonValue,
+  type ModelSnapshot,
+  type TrainingSummary,
+} from './format.js';
+import { modelToONNX, type OnnxExportOptions } from './onnx.js';
 import { TrainingStream } from './train.js';
 import type {
   ActivationName,
+  EpochMetrics,
   LayerSummary,
   LayerWeights,
   LossName,
   Matrix,
   MLPOptions,
+  PredictOptions,
   OptimizerOptions,
   TrainingData,
   TrainOptions,
@@ -122,10 +138,14 @@ export class MLP {
   loss: LossName | undefined;
   /** @internal */
   readonly native: NativeModel;
+  #classes: readonly string[] | undefined;
+  #trainingSummary: TrainingSummary | undefined;
+  /** @internal Training-state fields beyond the native core ones, kept as read from a file. */
+  trainingStateExtra: { [key: string]: JsonValue } | undefined;
 
   constructor(options: MLPOptions) {
     assertObject(options, 'options');
-    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed']);
+    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed', 'classes']);
     this.inputs = assertInteger(options.inputs, 'options.inputs', 1, MAX_UNITS);
     this.layers = Object.freeze(normalizeLayers(options.layers).map((l) => Object.freeze(l)));
     this.seed = options.seed === undefined ? 0 : assertInteger(options.seed, 'options.seed', 0);
@@ -137,6 +157,57 @@ export class MLP {
       this.layers.map((l) => l.leakySlope ?? DEFAULT_LEAKY_SLOPE),
       this.seed,
     );
+    if (options.classes !== undefined) this.classes = options.classes;
+  }
+
+  /**
+   * Class labels, one per output (a single sigmoid output takes 2: [negative, positive]);
+   * saved with the model and used by servers to name predictions. Undefined when unset.
+   */
+  get classes(): readonly string[] | undefined {
+    return this.#classes;
+  }
+
+  set classes(value: readonly string[] | undefined) {
+    if (value === undefined) {
+      this.#classes = undefined;
+      return;
+    }
+    const problem = classesProblem(value, this.outputs);
+    if (problem) throw new (Array.isArray(value) ? RangeError : TypeError)(problem);
+    this.#classes = Object.freeze([...value]);
+  }
+
+  /** Keeps trainingSummary up to date with each epoch of a run (fields a user added are kept). */
+  #summaryRecorder(): (m: EpochMetrics) => void {
+    const earlier = this.#trainingSummary?.durationMs ?? 0;
+    return (m) => {
+      const summary: TrainingSummary = { ...this.#trainingSummary, epochs: m.epoch, date: new Date().toISOString() };
+      for (const key of ['loss', 'accuracy', 'rmse', 'r2'] as const) {
+        const value = m[key];
+        if (value !== undefined && Number.isFinite(value)) summary[key] = value;
+        else delete summary[key];
+      }
+      if (summary.accuracy !== undefined && !(summary.accuracy >= 0 && summary.accuracy <= 1)) delete summary.accuracy;
+      if (summary.rmse !== undefined && !(summary.rmse >= 0)) delete summary.rmse;
+      summary.durationMs = earlier + Math.max(0, m.elapsedMs);
+      this.#trainingSummary = Object.freeze(summary);
+    };
+  }
+
+  /** Epochs, final loss and accuracy, date... of the training that produced these weights. */
+  get trainingSummary(): Readonly<TrainingSummary> | undefined {
+    return this.#trainingSummary;
+  }
+
+  set trainingSummary(value: TrainingSummary | undefined) {
+    if (value === undefined) {
+      this.#trainingSummary = undefined;
+      return;
+    }
+    const problem = summaryProblem(value);
+    if (problem) throw new TypeError(problem);
+    this.#trainingSummary = Object.freeze(JSON.parse(JSON.stringify(value)) as TrainingSummary);
   }
 
   /** Number of trainable parameters (weights and biases). */
@@ -207,10 +278,16 @@ export class MLP {
     else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
     this.loss = loss;
 
-    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, optimizer };
+    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, highWaterMark, optimizer };
     return new TrainingStream(
       (notify) => new native.NativeSession(this.native, x, rows, y, labels, config, notify),
-      { highWaterMark, signal: options.signal, depth: this.layers.length, rowsPerEpoch: rows },
+      {
+        highWaterMark,
+        signal: options.signal,
+        depth: this.layers.length,
+        rowsPerEpoch: rows,
+        onEpoch: this.#summaryRecorder(),
+      },
     );
   }
 
@@ -219,14 +296,31 @@ export class MLP {
    * (probabilities for sigmoid and softmax outputs). Synchronous: meant for single samples
    * and small batches; use predictAsync for large ones.
    */
-  predict(x: Matrix): Float32Array {
-    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
-    return this.native.predict(data, rows);
+  predict(x: Matrix, options?: PredictOptions): Float32Array {
+    let data: Float32Array;
+    let rows: number;
+    if (x instanceof Float32Array && x.length % this.inputs === 0) {
+      // The serving path: no copy, and the NaN/Infinity check runs natively (same messages).
+      data = x;
+      rows = x.length / this.inputs;
+    } else {
+      ({ data, rows } = toMatrix(x, this.inputs, 'x', 'inputs'));
+    }
+    if (options === undefined) return this.native.predict(data, rows);
+    assertObject(options, 'options');
+    const into = options.into;
+    if (into === undefined) return this.native.predict(data, rows);
+    if (!(into instanceof Float32Array)) throw new TypeError('options.into must be a Float32Array');
+    if (into.length !== rows * this.outputs) {
+      throw new RangeError(`options.into has ${into.length} elements; ${rows} rows x ${this.outputs} outputs need ${rows * this.outputs}`);
+    }
+    return this.native.predict(data, rows, into);
   }
 
   /** Like predict, off the main thread. */
   async predictAsync(x: Matrix): Promise<Float32Array> {
-    const { data, rows } = toMatrix(x, this.inputs, 'x', 'inputs');
+    const { data, rows } =
+      x instanceof Float32Array && x.length % this.inputs === 0 ? { data: x, rows: x.length / this.inputs } : toMatrix(x, this.inputs, 'x', 'inputs');
     return this.native.predictAsync(data, rows);
   }
 
@@ -295,22 +389,28 @@ export class MLP {
 
   /** @internal */
   snapshot(): ModelSnapshot {
+    // One native read, so that weights and optimizer state come from the same epoch even while
+    // a training run commits epochs (saving a checkpoint from inside `for await` is fine).
+    const consistent = this.native.snapshot();
     const snapshot: ModelSnapshot = {
       inputs: this.inputs,
       layers: this.layers.map((l) => ({ ...l })),
       seed: this.seed,
-      params: this.native.getParams(),
+      params: consistent.params,
     };
     if (this.loss) snapshot.loss = this.loss;
-    const norm = this.native.getNormalization();
+    if (this.#classes) snapshot.classes = [...this.#classes];
+    if (this.#trainingSummary) snapshot.trainingSummary = this.#trainingSummary;
+    const norm = consistent.normalization;
     if (norm) snapshot.normalization = norm;
-    const state = this.native.getTrainingState();
+    const state = consistent.trainingState;
     if (state) {
       snapshot.trainingState = {
         epochsDone: state.epochsDone,
         rng: state.rng,
         optimizer: { type: OPTIMIZERS[state.optimizer.kind]!, step: state.optimizer.step, slots: state.optimizer.slots },
       };
+      if (this.trainingStateExtra) snapshot.trainingState.extra = this.trainingStateExtra;
     }
     return snapshot;
   }
@@ -323,7 +423,20 @@ export class MLP {
 
   /** Saves the model atomically: the file at `path` is either the old one or the whole new one. */
   async save(path: string): Promise<void> {
-    await writeFileAtomic(path, encodeModel(this.snapshot()));
+    await writeFileAtomic(path, encodeModelParts(this.snapshot()));
+  }
+
+  /**
+   * The model as an ONNX graph (Gemm and activation operators, opset 13, input normalisation
+   * folded into the first Gemm): the bytes of a .onnx file. See docs/FORMAT.md.
+   */
+  toONNX(options?: OnnxExportOptions): Uint8Array {
+    return modelToONNX(this.snapshot(), options);
+  }
+
+  /** Writes the ONNX graph of toONNX() to `path`, atomically like save(). */
+  async exportONNX(path: string, options?: OnnxExportOptions): Promise<void> {
+    await writeFileAtomic(path, modelToONNX(this.snapshot(), options));
   }
 
   /** @internal */
@@ -331,6 +444,8 @@ export class MLP {
     const model = new MLP({ inputs: s.inputs, layers: s.layers, seed: s.seed });
     model.native.setParams(s.params);
     if (s.loss) model.loss = s.loss;
+    if (s.classes) model.classes = s.classes;
+    if (s.trainingSummary) model.trainingSummary = s.trainingSummary;
     if (s.normalization) model.native.setNormalization(s.normalization.mean, s.normalization.std);
     if (s.trainingState) {
       const t = s.trainingState;
@@ -339,6 +454,7 @@ export class MLP {
         rng: t.rng,
         optimizer: { kind: optimizerCode(t.optimizer.type), step: t.optimizer.step, slots: t.optimizer.slots },
       });
+      if (t.extra) model.trainingStateExtra = t.extra;
     }
     return model;
   }
@@ -365,5 +481,5 @@ function checkTargetRange(y: Float32Array, loss: LossName, outputs: number): voi
 
 /** Loads a model file saved by `model.save()`; throws ModelFormatError if it is not a valid one. */
 export async function loadModel(path: string): Promise<MLP> {
-  return MLP.fromBuffer(await readModelFile(path));
+  return MLP.fromBuffer(await readModelFile(path, checkModelHeader, headerLengthOf));
 }

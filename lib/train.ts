@@ -1,12 +1,15 @@
 // Training as a Readable stream of per-epoch metrics.
 //
-// The native run goes at the consumer's pace: it may finish an epoch only while fewer than
-// `highWaterMark` finished epochs wait unread (`allow(read + highWaterMark)`). _read()
-// takes whatever epochs are finished (one cheap native call, no thread hop); when none are,
-// the native side arms a one-shot notification and the run's thread wakes us with the next
-// epoch or the end of the run. Cancelling (break, destroy(), an AbortSignal) sets a flag the
-// native loop checks before every mini-batch; the stream closes once the thread has stopped,
-// and the model keeps the weights of the last completed epoch.
+// The native run and this stream share a control block of 32-bit words and a ring of packed
+// epoch records (native/core/nn/training_run.h). The stream allows the run to finish epochs
+// up to `read + highWaterMark` (one Atomics.store whenever the reader takes an epoch), and
+// takes finished records from the ring with plain loads: when epochs are tiny, a whole run
+// goes by without a single call into native code or a thread wake-up. Only when one side
+// finds nothing to do does it sleep, raising a flag that tells the other to wake it.
+//
+// Cancelling (break, destroy(), an AbortSignal) sets a flag the native loop checks before
+// every mini-batch; the stream closes once the thread has stopped, and the model keeps the
+// weights of the last completed epoch.
 import { Readable } from 'node:stream';
 
 import { native, RunState, type NativeSession } from './binding.js';
@@ -15,6 +18,7 @@ import type { EpochMetrics, LayerDiagnostics } from './types.js';
 
 const FIELDS = native.recordLayout.fields;
 const LAYER_FIELDS = native.recordLayout.layerFields;
+const W = native.channelLayout;
 
 function fieldIndex(fields: readonly string[], name: string): number {
   const i = fields.indexOf(name);
@@ -76,18 +80,33 @@ export interface TrainingStreamOptions {
   signal?: AbortSignal;
   depth: number;
   rowsPerEpoch: number;
+  /** Called with each epoch's metrics as it leaves the native run (before the reader sees it). */
+  onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 /** A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train(). */
 export class TrainingStream extends Readable {
   #session: NativeSession | null;
+  readonly #control: Int32Array;
+  readonly #ring: Float64Array;
+  readonly #capacity: number;
+  readonly #recordSize: number;
   readonly #marks: number;
   readonly #depth: number;
   readonly #rows: number;
+  /** Records taken from the ring (and pushed), modulo 2^32 like the native counters. */
+  #taken = 0;
   #pushed = 0;
+  #waiting = false;
   #onDestroyed: (() => void) | null = null;
+  /**
+   * An error that ends the run (divergence, native failure) is raised only after the reader
+   * has taken every epoch finished before it: destroy() would drop them from the buffer.
+   */
+  #pendingError: Error | null = null;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
+  readonly #onEpoch: ((metrics: EpochMetrics) => void) | undefined;
 
   /** @internal The session factory receives the notification callback the native run calls. */
   constructor(createSession: (notify: () => void) => NativeSession, options: TrainingStreamOptions) {
@@ -96,26 +115,112 @@ export class TrainingStream extends Readable {
     this.#depth = options.depth;
     this.#rows = options.rowsPerEpoch;
     this.#signal = options.signal;
+    this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
-    this.#session = createSession(() => this.#pump());
-    this.#session.allow(this.#marks);
-    this.#session.start();
+    const session = createSession(() => this.#onNotify());
+    this.#session = session;
+    this.#control = new Int32Array(session.control);
+    this.#ring = new Float64Array(session.ring);
+    this.#recordSize = FIELDS.length + LAYER_FIELDS.length * this.#depth;
+    this.#capacity = this.#ring.length / this.#recordSize;
+    Atomics.store(this.#control, W.allowed, this.#marks);
+    session.start();
     if (this.#signal) {
       if (this.#signal.aborted) queueMicrotask(this.#onAbort);
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
 
-  /**
-   * An error that ends the run (divergence, native failure) is raised only after the reader
-   * has taken every epoch finished before it: destroy() would drop them from the buffer.
-   */
-  #pendingError: Error | null = null;
+  /** Lets the run finish epochs up to `through` (a count), waking it if it sleeps. */
+  #allow(through: number): void {
+    const control = this.#control;
+    if (((through - Atomics.load(control, W.allowed)) | 0) <= 0) return;
+    Atomics.store(control, W.allowed, through | 0);
+    if (Atomics.load(control, W.threadSleeping) === 1) this.#session?.wake();
+  }
+
+  /** Epochs the reader has taken: pushed minus those still buffered. Exact outside read(). */
+  #grant(): void {
+    this.#allow(this.#pushed - this.readableLength + this.#marks);
+  }
 
   override read(size?: number): unknown {
     const chunk: unknown = super.read(size);
+    if (chunk !== null && this.#session !== null) this.#grant();
     if (this.#pendingError !== null && this.readableLength === 0) this.#raisePendingError();
     return chunk;
+  }
+
+  override _read(): void {
+    if (this.#session === null || this.#onDestroyed !== null) return;
+    // Called from read() before the epoch being read leaves the buffer: allow at least one
+    // epoch beyond those pushed, so the run can always make progress.
+    this.#allow(Math.max(this.#pushed + 1, this.#pushed - this.readableLength + this.#marks));
+    this.#pump();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const session = this.#session;
+    if (session === null) {
+      callback(error);
+      return;
+    }
+    // Let the native loop stop at its next mini-batch boundary, then finish closing; joining
+    // here instead could block the event loop for a whole (large) batch.
+    this.#onDestroyed = () => callback(error);
+    session.cancel();
+    this.#pump();
+  }
+
+  #onNotify(): void {
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.#session?.unref();
+    }
+    this.#pump();
+  }
+
+  /** Moves finished records from the ring into the stream; handles the end of the run. */
+  #pump(): void {
+    const session = this.#session;
+    if (session === null) return;
+    const control = this.#control;
+    const destroying = this.#onDestroyed !== null;
+    for (;;) {
+      const produced = Atomics.load(control, W.produced);
+      // Read the state before the records: the run writes it after its last record.
+      const state = Atomics.load(control, W.state) as RunState;
+      while (this.#taken !== produced) {
+        if (!destroying) {
+          const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
+          const metrics = decodeRecord(this.#ring, base, this.#depth, this.#rows);
+          this.#onEpoch?.(metrics);
+          this.push(metrics);
+          this.#pushed++;
+        }
+        this.#taken = (this.#taken + 1) | 0;
+      }
+      Atomics.store(control, W.taken, this.#taken);
+      // A full ring also holds the run back; it may be asleep waiting for this room.
+      if (Atomics.load(control, W.threadSleeping) === 1) session.wake();
+      if (state !== RunState.Running) {
+        this.#finish(state);
+        return;
+      }
+      if (!destroying) this.#grant();
+      if (this.#waiting) return;
+      // Nothing new: ask to be notified, then look once more (the run checks the flag after
+      // publishing, we check the counters after raising it, so one of us sees the other).
+      Atomics.store(control, W.consumerWaiting, 1);
+      if (Atomics.load(control, W.produced) === produced && Atomics.load(control, W.state) === RunState.Running) {
+        this.#waiting = true;
+        session.ref();
+        return;
+      }
+      Atomics.store(control, W.consumerWaiting, 0);
+      if (!destroying && this.readableLength >= this.#marks) return;
+    }
   }
 
   #raisePendingError(): void {
@@ -124,62 +229,14 @@ export class TrainingStream extends Readable {
     if (error) queueMicrotask(() => this.destroy(error));
   }
 
-  override _read(): void {
-    const session = this.#session;
-    if (session === null || this.#onDestroyed !== null) return;
-    // The reader wants another epoch. readableLength still counts the one being read when
-    // read() calls us, so allow at least one epoch beyond those pushed: that guarantees
-    // progress, and never lets more than highWaterMark epochs wait unread.
-    session.allow(Math.max(this.#pushed + 1, this.#pushed - this.readableLength + this.#marks));
-    this.#pump();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    if (this.#session === null) {
-      callback(error);
-      return;
+  #finish(state: RunState): void {
+    const session = this.#session!;
+    const outcome = state === RunState.Diverged || state === RunState.Failed ? session.outcome() : {};
+    if (this.#waiting) {
+      this.#waiting = false;
+      session.unref();
     }
-    // Let the native loop stop at its next mini-batch boundary, then finish closing; joining
-    // here instead could block the event loop for a whole (large) batch.
-    this.#onDestroyed = () => callback(error);
-    this.#session.cancel();
-    this.#pump();
-  }
-
-  #pump(): void {
-    const session = this.#session;
-    if (session === null) return;
-    for (;;) {
-      const { state, records, error, divergedEpoch, divergedBatch, divergedLoss, divergedWeights } = session.drain();
-      const destroying = this.#onDestroyed !== null;
-      if (!destroying && records.length > 0) {
-        const size = FIELDS.length + LAYER_FIELDS.length * this.#depth;
-        for (let base = 0; base < records.length; base += size) {
-          this.push(decodeRecord(records, base, this.#depth, this.#rows));
-          this.#pushed++;
-        }
-      }
-      if (state !== RunState.Running) {
-        this.#finish(state, error, divergedEpoch ?? 0, divergedBatch ?? 0, divergedLoss ?? NaN, divergedWeights ?? false);
-        return;
-      }
-      if (!destroying) return;
-      // Destroying: keep draining until the run reports its end (an empty drain arms the
-      // notification that calls us again).
-      if (records.length === 0) return;
-    }
-  }
-
-  #finish(
-    state: RunState,
-    error: string | undefined,
-    epoch: number,
-    batch: number,
-    loss: number,
-    weights: boolean,
-  ): void {
-    this.#session?.close();
+    session.close();
     this.#session = null;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const onDestroyed = this.#onDestroyed;
@@ -194,8 +251,13 @@ export class TrainingStream extends Readable {
     }
     this.#pendingError =
       state === RunState.Diverged
-        ? new TrainingDivergedError(epoch, batch, loss, weights ? 'weights' : 'loss')
-        : new NativeError(error ?? 'the training run stopped unexpectedly');
+        ? new TrainingDivergedError(
+            outcome.divergedEpoch ?? 0,
+            outcome.divergedBatch ?? 0,
+            outcome.divergedLoss ?? NaN,
+            outcome.divergedWeights ? 'weights' : 'loss',
+          )
+        : new NativeError(outcome.error ?? 'the training run stopped unexpectedly');
     if (this.readableLength === 0) this.#raisePendingError();
   }
 }

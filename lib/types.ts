@@ -18,6 +18,13 @@ export interface MLPOptions {
   layers: LayerOptions[];
   /** Seed of the weight initialisation (and the default seed of training). Defaults to 0. */
   seed?: number;
+  /** Class labels, one per output (or [negative, positive] for a single output); saved with the model. */
+  classes?: string[];
+}
+
+export interface PredictOptions {
+  /** Write the outputs into this Float32Array (rows x outputs) instead of a new one; returns it. */
+  into?: Float32Array;
 }
 
 export interface LayerSummary {

@@ -1,3 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
 import { describe, expect, it } from 'vitest';
 
 import { getThreads, setThreads, sgemm, sgemmAsync } from '../lib/index.js';
@@ -134,5 +138,41 @@ describe('threads', () => {
     for (const got of results.slice(1)) expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(results[0]!.buffer))).toBe(0);
     expect(() => setThreads(0)).toThrow(RangeError);
     expect(() => setThreads(1.5)).toThrow(TypeError);
+  });
+});
+
+describe('worker threads', () => {
+  it('each environment has its own pool; concurrent workers compute correctly and exit cleanly', async () => {
+    const entry = path.join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.cjs');
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const m = require(workerData.entry);
+      m.setThreads(2);
+      const [M, N, K] = [150, 120, 90];
+      const a = new Float32Array(M * K).map((_, i) => ((i * 7) % 13) / 13 - 0.5);
+      const b = new Float32Array(K * N).map((_, i) => ((i * 5) % 11) / 11 - 0.5);
+      const c = new Float32Array(M * N);
+      for (let r = 0; r < 20; r++) m.sgemm(M, N, K, a, b, c);
+      m.sgemmAsync(M, N, K, a, b, new Float32Array(M * N)).then((d) => parentPort.postMessage({ c, d, threads: m.getThreads() }));
+    `;
+    const run = () =>
+      new Promise<{ c: Float32Array; d: Float32Array; threads: number }>((resolve, reject) => {
+        const w = new Worker(code, { eval: true, workerData: { entry } });
+        w.once('message', (msg) => {
+          resolve(msg);
+          void w.terminate();
+        });
+        w.once('error', reject);
+      });
+    const results = await Promise.all([run(), run(), run()]);
+    const [M, N, K] = [150, 120, 90];
+    const a = new Float32Array(M * K).map((_, i) => ((i * 7) % 13) / 13 - 0.5);
+    const b = new Float32Array(K * N).map((_, i) => ((i * 5) % 11) / 11 - 0.5);
+    const want = gemmRef(false, false, M, N, K, 1, a, K, b, N, 0, new Float32Array(M * N), N);
+    for (const r of results) {
+      expect(r.threads).toBe(2);
+      expect(maxRelativeError(r.c, want, 1)).toBeLessThan(1e-5);
+      expect(Buffer.compare(Buffer.from(r.c.buffer), Buffer.from(r.d.buffer))).toBe(0);
+    }
   });
 });

@@ -1,5 +1,7 @@
 #include "binding/model_wrap.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,6 +21,26 @@ ActivationSpec activation_from(Napi::Env env, const Napi::Value& code, const Nap
   const double s = convert::number(slope, "leaky slope");
   if (s < 0.0 || s >= 1.0) convert::throw_range(env, "leaky slope must be in [0, 1)");
   return ActivationSpec{static_cast<Activation>(kind), static_cast<float>(s)};
+}
+
+// Throws a RangeError naming the first NaN or infinity of rows x cols values (TypeScript passes
+// Float32Array inputs through unchecked so that the serving path pays for one pass in C++).
+void require_finite(Napi::Env env, const float* x, std::size_t n, int cols, const char* name) {
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (bad == 0) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) {
+      const std::size_t c = static_cast<std::size_t>(cols);
+      convert::throw_range(env, std::string(name) + "[" + std::to_string(i / c) + "][" + std::to_string(i % c) + "] is " +
+                                    (std::isnan(x[i]) ? "NaN" : x[i] > 0 ? "Infinity" : "-Infinity") +
+                                    "; data must be finite (no NaN or Infinity)");
+    }
+  }
 }
 
 Napi::Float32Array copy_to_js(Napi::Env env, const float* data, std::size_t n) {
@@ -44,7 +66,7 @@ class PredictWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      model_->predict(kernels_, pool_, input_.data(), rows_, output_.data());
+      model_->predict_detached(kernels_, pool_, input_.data(), rows_, output_.data());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -78,6 +100,8 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::set_training_state>("setTrainingState"),
                          InstanceMethod<&ModelWrap::loss_and_gradients>("lossAndGradients"),
                          InstanceMethod<&ModelWrap::is_training>("isTraining"),
+                         InstanceMethod<&ModelWrap::predict_kernel>("predictKernel"),
+                         InstanceMethod<&ModelWrap::snapshot>("snapshot"),
                      });
 }
 
@@ -126,6 +150,11 @@ Napi::Value ModelWrap::param_count(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::is_training(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), training_); }
 
+// Which vector-matrix kernel serves batches of up to 4 rows ("avx512", "avx2", "portable").
+Napi::Value ModelWrap::predict_kernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), model_->small_batch_kernel());
+}
+
 Napi::Value ModelWrap::get_params(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(model_->mutex());
   return copy_to_js(info.Env(), model_->params().data(), model_->params().size());
@@ -141,14 +170,23 @@ void ModelWrap::set_params(const Napi::CallbackInfo& info) {
   model_->training_state().reset();
 }
 
-// predict(x: Float32Array, rows): Float32Array (rows x outputs)
+// predict(x: Float32Array, rows, out?: Float32Array): Float32Array (rows x outputs)
+// The serving path: with `out` given it allocates nothing (the model's own buffers are reused).
 Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = convert::float32_array(info[0], "x");
   const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
-  auto out = Napi::Float32Array::New(env, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs()));
+  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
+  const std::size_t out_length = static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs());
+  Napi::Float32Array out;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    out = convert::float32_array(info[2], "out");
+    convert::require_length(out, out_length, "out");
+  } else {
+    out = Napi::Float32Array::New(env, out_length);
+  }
   if (rows == 0) return out;
   AddonData& data = addon_data(env);
   model_->predict(*data.kernels, data.pool.get(), x.Data(), rows, out.Data());
@@ -161,6 +199,7 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
   AddonData& data = addon_data(env);
   auto* worker = new PredictWorker(env, model_, *data.kernels, data.pool.get(), x.Data(), rows);
   Napi::Promise promise = worker->promise();
@@ -198,11 +237,12 @@ void ModelWrap::set_normalization(const Napi::CallbackInfo& info) {
   model_->normalization() = std::move(norm);
 }
 
-Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lock(model_->mutex());
-  if (!model_->normalization()) return env.Null();
-  const Normalization& norm = *model_->normalization();
+namespace {
+
+// The two readers below and snapshot() share these; the caller holds the model's lock.
+Napi::Value normalization_locked(Napi::Env env, const Model& model) {
+  if (!model.normalization()) return env.Null();
+  const Normalization& norm = *model.normalization();
   Napi::Object out = Napi::Object::New(env);
   out.Set("mean", copy_to_js(env, norm.mean.data(), norm.mean.size()));
   auto std_dev = Napi::Float32Array::New(env, norm.inv_std.size());
@@ -212,10 +252,8 @@ Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
 }
 
 // { epochsDone, rng: BigUint64Array(4), optimizer: { kind, step, slots: Float32Array[] } } or null
-Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lock(model_->mutex());
-  const auto& state = model_->training_state();
+Napi::Value training_state_locked(Napi::Env env, Model& model) {
+  const auto& state = model.training_state();
   if (!state) return env.Null();
   Napi::Object out = Napi::Object::New(env);
   out.Set("epochsDone", Napi::Number::New(env, static_cast<double>(state->epochs_done)));
@@ -232,6 +270,31 @@ Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
   }
   optimizer.Set("slots", slots);
   out.Set("optimizer", optimizer);
+  return out;
+}
+
+}  // namespace
+
+Napi::Value ModelWrap::get_normalization(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  return normalization_locked(info.Env(), *model_);
+}
+
+Napi::Value ModelWrap::get_training_state(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  return training_state_locked(info.Env(), *model_);
+}
+
+// { params, normalization, trainingState } read under one lock: a training run commits weights
+// and optimizer state together at each epoch end, so a save during training gets one epoch's
+// weights with that same epoch's state, never a mix.
+Napi::Value ModelWrap::snapshot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(model_->mutex());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("params", copy_to_js(env, model_->params().data(), model_->params().size()));
+  out.Set("normalization", normalization_locked(env, *model_));
+  out.Set("trainingState", training_state_locked(env, *model_));
   return out;
 }
 

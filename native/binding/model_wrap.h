@@ -32,6 +32,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   void set_training_state(const Napi::CallbackInfo& info);
   Napi::Value loss_and_gradients(const Napi::CallbackInfo& info);
   Napi::Value is_training(const Napi::CallbackInfo& info);
+  Napi::Value predict_kernel(const Napi::CallbackInfo& info);
+  Napi::Value snapshot(const Napi::CallbackInfo& info);
 
   void require_idle(Napi::Env env, const char* action) const;
 

@@ -2,6 +2,7 @@
 // allow() as its consumer reads, drain() to take finished epochs, and close() at the end;
 // the run's thread calls back (through a thread-safe function) only when the stream is
 // waiting for something new.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -12,20 +13,28 @@
 
 namespace mlpstream {
 
+// Largest ring of epoch records shared with a stream (records of ~20-100 doubles each).
+constexpr std::uint32_t kMaxRingRecords = 1024;
+
 class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "NativeSession",
                        {
                            InstanceMethod<&SessionWrap::start>("start"),
-                           InstanceMethod<&SessionWrap::allow>("allow"),
-                           InstanceMethod<&SessionWrap::drain>("drain"),
+                           InstanceMethod<&SessionWrap::wake>("wake"),
                            InstanceMethod<&SessionWrap::cancel>("cancel"),
+                           InstanceMethod<&SessionWrap::outcome>("outcome"),
+                           InstanceMethod<&SessionWrap::ref>("ref"),
+                           InstanceMethod<&SessionWrap::unref>("unref"),
                            InstanceMethod<&SessionWrap::close>("close"),
+                           InstanceAccessor<&SessionWrap::control>("control"),
+                           InstanceAccessor<&SessionWrap::ring>("ring"),
                        });
   }
 
   // new NativeSession(model, x, rows, y|null, labels|null, config, notify)
+  // config.highWaterMark sizes the ring of records shared with the stream.
   explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 7 || !info[0].IsObject() || !info[5].IsObject() || !info[6].IsFunction()) {
@@ -54,6 +63,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     train.diagnostics = convert::boolean(config.Get("diagnostics"), "diagnostics");
     const bool resume = convert::boolean(config.Get("resume"), "resume");
     const std::int64_t epochs = convert::integer(config.Get("epochs"), "epochs", 0, std::int64_t{1} << 40);
+    const auto high_water_mark =
+        static_cast<std::uint32_t>(convert::integer(config.Get("highWaterMark"), "highWaterMark", 1, 1 << 20));
     if (!config.Get("optimizer").IsObject()) convert::throw_type(env, "optimizer must be an object");
     Napi::Object opt = config.Get("optimizer").As<Napi::Object>();
     OptimizerConfig& o = train.optimizer;
@@ -103,11 +114,27 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       }
     }
 
+    // Shared with the stream: JS owns the memory (ArrayBuffers), we keep them referenced
+    // until the thread is joined.
+    EpochChannel channel;
+    // Room for every epoch the stream may allow ahead of its reader, up to a cap: past that
+    // the run also waits for the stream to empty the ring (it always does, whatever the
+    // stream's own buffer holds), so a huge highWaterMark costs no huge ring.
+    channel.capacity = std::min<std::uint32_t>(high_water_mark, kMaxRingRecords) + 2;
+    auto control = Napi::ArrayBuffer::New(env, sizeof(std::uint32_t) * EpochChannel::kWords);
+    auto ring = Napi::ArrayBuffer::New(env, sizeof(double) * channel.capacity *
+                                                static_cast<std::size_t>(TrainingRun::record_size(arch.depth())));
+    std::memset(control.Data(), 0, control.ByteLength());
+    channel.control = static_cast<std::uint32_t*>(control.Data());
+    channel.ring = static_cast<double*>(ring.Data());
+    control_ref_ = Napi::Persistent(control);
+    ring_ref_ = Napi::Persistent(ring);
+
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
     tsfn_.Unref(env);
     auto trainer = std::make_unique<Trainer>(*model, std::move(dataset), train, *data.kernels, data.pool.get(), resume);
     Napi::ThreadSafeFunction tsfn = tsfn_;
-    run_ = std::make_unique<TrainingRun>(model, std::move(trainer), epochs, [tsfn]() mutable {
+    run_ = std::make_unique<TrainingRun>(model, std::move(trainer), epochs, channel, [tsfn]() mutable {
       tsfn.NonBlockingCall();
     });
     model_ref_ = Napi::Persistent(model_object);
@@ -146,44 +173,44 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     run_->start();
   }
 
-  void allow(const Napi::CallbackInfo& info) {
-    const std::int64_t through = convert::integer(info[0], "epochs", 0, std::int64_t{1} << 53);
-    if (run_) run_->allow_through(through);
+  void wake(const Napi::CallbackInfo&) {
+    if (run_) run_->wake();
   }
 
   void cancel(const Napi::CallbackInfo&) {
     if (run_) run_->cancel();
   }
 
+  // Keep the process alive only while the stream waits for the run, not while the run waits
+  // for a consumer that may never come back.
+  void ref(const Napi::CallbackInfo& info) {
+    if (tsfn_) tsfn_.Ref(info.Env());
+  }
+  void unref(const Napi::CallbackInfo& info) {
+    if (tsfn_) tsfn_.Unref(info.Env());
+  }
+
   void close(const Napi::CallbackInfo&) { shutdown(); }
 
-  // drain() -> { state, records: Float64Array, recordSize, error, divergedEpoch, divergedBatch, divergedLoss }
-  Napi::Value drain(const Napi::CallbackInfo& info) {
+  Napi::Value control(const Napi::CallbackInfo& info) {
+    return control_ref_.IsEmpty() ? info.Env().Null() : control_ref_.Value();
+  }
+  Napi::Value ring(const Napi::CallbackInfo& info) {
+    return ring_ref_.IsEmpty() ? info.Env().Null() : ring_ref_.Value();
+  }
+
+  // outcome() -> { error?, divergedEpoch?, divergedBatch?, divergedLoss?, divergedWeights? }
+  Napi::Value outcome(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
-    if (!run_) {
-      out.Set("state", Napi::Number::New(env, static_cast<double>(TrainingRun::State::kCancelled)));
-      out.Set("records", Napi::Float64Array::New(env, 0));
-      return out;
-    }
-    const TrainingRun::State state = run_->drain(snapshot_);
-    const bool waiting = snapshot_.records.empty() && state == TrainingRun::State::kRunning;
-    // Keep the process alive only while the stream waits for the run, not while the run
-    // waits for a consumer that may never come back.
-    if (waiting) tsfn_.Ref(env);
-    else tsfn_.Unref(env);
-    auto records = Napi::Float64Array::New(env, snapshot_.records.size());
-    if (!snapshot_.records.empty()) {
-      std::memcpy(records.Data(), snapshot_.records.data(), snapshot_.records.size() * sizeof(double));
-    }
-    out.Set("state", Napi::Number::New(env, static_cast<double>(state)));
-    out.Set("records", records);
-    if (state == TrainingRun::State::kFailed) out.Set("error", Napi::String::New(env, snapshot_.error));
-    if (state == TrainingRun::State::kDiverged) {
-      out.Set("divergedEpoch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_epoch)));
-      out.Set("divergedBatch", Napi::Number::New(env, static_cast<double>(snapshot_.diverged_batch)));
-      out.Set("divergedLoss", Napi::Number::New(env, snapshot_.diverged_loss));
-      out.Set("divergedWeights", Napi::Boolean::New(env, snapshot_.diverged_weights));
+    if (!run_) return out;
+    const TrainingRun::Outcome o = run_->outcome();
+    if (!o.error.empty()) out.Set("error", Napi::String::New(env, o.error));
+    if (o.diverged_epoch != 0) {
+      out.Set("divergedEpoch", Napi::Number::New(env, static_cast<double>(o.diverged_epoch)));
+      out.Set("divergedBatch", Napi::Number::New(env, static_cast<double>(o.diverged_batch)));
+      out.Set("divergedLoss", Napi::Number::New(env, o.diverged_loss));
+      out.Set("divergedWeights", Napi::Boolean::New(env, o.diverged_weights));
     }
     return out;
   }
@@ -191,9 +218,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   std::unique_ptr<TrainingRun> run_;
   Napi::ThreadSafeFunction tsfn_;
   Napi::ObjectReference model_ref_;
+  Napi::Reference<Napi::ArrayBuffer> control_ref_;
+  Napi::Reference<Napi::ArrayBuffer> ring_ref_;
   ModelWrap* model_wrap_ = nullptr;
   AddonData* data_ = nullptr;
-  TrainingRun::Snapshot snapshot_;
   bool started_ = false;
 };
 
@@ -205,6 +233,16 @@ void init_session(Napi::Env env, Napi::Object exports, AddonData& data) {
   Napi::Function ctor = SessionWrap::define(env);
   data.session_constructor = Napi::Persistent(ctor);
   exports.Set("NativeSession", ctor);
+  Napi::Object channel = Napi::Object::New(env);
+  channel.Set("allowed", static_cast<double>(EpochChannel::kAllowed));
+  channel.Set("produced", static_cast<double>(EpochChannel::kProduced));
+  channel.Set("taken", static_cast<double>(EpochChannel::kTaken));
+  channel.Set("consumerWaiting", static_cast<double>(EpochChannel::kConsumerWaiting));
+  channel.Set("threadSleeping", static_cast<double>(EpochChannel::kThreadSleeping));
+  channel.Set("state", static_cast<double>(EpochChannel::kState));
+  channel.Set("batchesDone", static_cast<double>(EpochChannel::kBatchesDone));
+  channel.Set("batchesPerEpoch", static_cast<double>(EpochChannel::kBatchesPerEpoch));
+  exports.Set("channelLayout", channel);
   Napi::Array fields = Napi::Array::New(env);
   for (int i = 0; i < kFixedRecordFields; ++i) fields.Set(static_cast<std::uint32_t>(i), kRecordFields[i]);
   Napi::Array layer_fields = Napi::Array::New(env);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/nn/architecture.h"
+#include "core/nn/dense_rows.h"
 #include "core/nn/network.h"
 #include "core/nn/optimizer.h"
 #include "core/util/aligned_buffer.h"
@@ -51,7 +52,14 @@ class Model {
 
   // Forward pass with the output activation applied (probabilities for sigmoid / softmax).
   // Thread-safe: takes the lock; reuses the model's own buffers, grown only for larger batches.
+  // Up to kDenseRowsMax rows (the serving case) take a vector-matrix path that allocates nothing.
   void predict(const KernelTable& kernels, ThreadPool* pool, const float* x, int rows, float* out);
+  // The same, for worker threads: larger batches run on a snapshot of the weights taken under
+  // the lock, so the lock is held for a copy rather than for the whole batch, and a predict on
+  // the JS thread never waits for a big batch. Concurrent calls of this one run one at a time.
+  void predict_detached(const KernelTable& kernels, ThreadPool* pool, const float* x, int rows, float* out);
+  // Which dense_rows variant the small-batch path uses ("avx512", "avx2", "portable").
+  const char* small_batch_kernel() const { return dense_rows_name_; }
 
  private:
   Architecture arch_;
@@ -63,6 +71,18 @@ class Model {
   Network predict_network_;
   Compute predict_compute_;
   AlignedBuffer<float> predict_input_;
+  // The small-batch path: two layer outputs of kDenseRowsMax rows, used in turn, sized once.
+  DenseRowsFn dense_rows_ = nullptr;
+  const char* dense_rows_name_ = "";
+  AlignedBuffer<float> small_[2];
+  void predict_small(const KernelTable& kernels, const float* x, int rows, float* out);
+  // predict_detached's workspace, under detached_mutex_ (taken before mutex_, never after).
+  std::mutex detached_mutex_;
+  AlignedBuffer<float> detached_params_;
+  std::optional<Normalization> detached_normalization_;
+  Network detached_network_;
+  Compute detached_compute_;
+  AlignedBuffer<float> detached_input_;
 };
 
 // Standardises rows x cols of x into out (may alias) with the model's normalisation.

@@ -131,7 +131,7 @@ void Trainer::accumulate_diagnostics(int rows, bool logits_out) {
   }
 }
 
-EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics) {
+EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics, std::uint32_t* batches_done) {
   const auto started = std::chrono::steady_clock::now();
   const std::size_t depth = arch_.depth();
   const bool logits_out = loss_uses_logits(config_.loss, arch_.layer(depth - 1).activation.kind);
@@ -174,6 +174,7 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
     network_.backward(compute_, params_.data(), x, rows, grads_.data());
     if (config_.diagnostics) accumulate_diagnostics(rows, logits_out);
     optimizer_.step(params_.data(), grads_.data(), params_.size(), learning_rate);
+    if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(steps), __ATOMIC_RELAXED);
     epoch_sums.loss += sums.loss;
     epoch_sums.correct += sums.correct;
     epoch_sums.squared_error += sums.squared_error;

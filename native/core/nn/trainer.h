@@ -70,8 +70,13 @@ class Trainer {
   // Starts from the model's committed parameters (and its training state when `resume`).
   Trainer(Model& model, Dataset data, TrainConfig config, const KernelTable& kernels, ThreadPool* pool, bool resume);
 
-  // Runs one epoch; checks `cancel` before every mini-batch.
-  EpochOutcome run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics);
+  // Runs one epoch; checks `cancel` before every mini-batch. When `batches_done` is given,
+  // stores the number of finished mini-batches there after each one (progress inside long
+  // epochs; relaxed stores the consumer polls).
+  EpochOutcome run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics,
+                         std::uint32_t* batches_done = nullptr);
+  // Mini-batches in one epoch.
+  std::int64_t batches_per_epoch() const { return (data_.rows + batch_rows_ - 1) / batch_rows_; }
 
   // Copies the parameters and training state of the epoch just finished into the model.
   void commit(Model& model) const;

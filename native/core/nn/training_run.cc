@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/util/float_env.h"
+#include "core/util/shared_word.h"
 
 namespace mlpstream {
 
@@ -11,18 +12,20 @@ namespace {
 
 // How long the training thread spins before sleeping when it waits for permission. When
 // epochs take microseconds (XOR), the consumer usually grants more within a few
-// microseconds; a futex sleep and wake would cost more than the epoch itself. Long enough to
-// cover one turn of the consumer's event loop, short enough to be free when it is slow.
+// microseconds, and a futex sleep and wake would cost far more than the epoch itself. Long
+// enough to cover a turn of the consumer's event loop, short enough to be free when the
+// consumer is slow.
 constexpr auto kPermissionSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
 TrainingRun::TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
-                         std::function<void()> notify)
+                         EpochChannel channel, std::function<void()> notify)
     : model_(std::move(model)),
       trainer_(std::move(trainer)),
       epochs_(epochs),
-      record_size_(kFixedRecordFields + kLayerFields * static_cast<int>(model_->architecture().depth())),
+      record_size_(record_size(model_->architecture().depth())),
+      channel_(channel),
       notify_(std::move(notify)) {}
 
 TrainingRun::~TrainingRun() {
@@ -32,58 +35,53 @@ TrainingRun::~TrainingRun() {
 
 void TrainingRun::start() { thread_ = std::thread([this] { thread_main(); }); }
 
-void TrainingRun::allow_through(std::int64_t epochs) {
-  std::int64_t current = allowed_.load(std::memory_order_relaxed);
-  while (epochs > current && !allowed_.compare_exchange_weak(current, epochs, std::memory_order_release)) {
-  }
-  if (epochs > current) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    permission_.notify_one();
-  }
+void TrainingRun::wake() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  permission_.notify_one();
 }
 
 void TrainingRun::cancel() {
-  cancel_.store(true, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mutex_);
-  permission_.notify_one();
+  cancel_.store(true);
+  wake();
 }
 
 void TrainingRun::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-TrainingRun::State TrainingRun::drain(Snapshot& out) {
+TrainingRun::Outcome TrainingRun::outcome() {
   std::lock_guard<std::mutex> lock(mutex_);
-  out.records.swap(records_);
-  records_.clear();
-  out.state = state_;
-  out.error = error_;
-  out.diverged_epoch = diverged_epoch_;
-  out.diverged_batch = diverged_batch_;
-  out.diverged_loss = diverged_loss_;
-  out.diverged_weights = diverged_weights_;
-  notify_armed_ = out.records.empty() && state_ == State::kRunning;
-  return state_;
+  return outcome_;
 }
 
-bool TrainingRun::wait_for_permission(std::int64_t next_epoch) {
+bool TrainingRun::wait_for_permission() {
+  std::uint32_t* control = channel_.control;
+  // Allowed by the consumer, and a free slot in the ring (the consumer's arithmetic keeps the
+  // first implying the second; checking both keeps a wrong consumer from overwriting records).
+  auto allowed = [&] {
+    return !shared_word::at_or_after(produced_, shared_word::load(&control[EpochChannel::kAllowed])) &&
+           produced_ - shared_word::load(&control[EpochChannel::kTaken]) < channel_.capacity;
+  };
   const auto spin_until = std::chrono::steady_clock::now() + kPermissionSpin;
-  while (allowed_.load(std::memory_order_acquire) < next_epoch) {
-    if (cancel_.load(std::memory_order_relaxed)) return false;
-    if (std::chrono::steady_clock::now() > spin_until) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      permission_.wait(lock, [&] {
-        return cancel_.load(std::memory_order_relaxed) || allowed_.load(std::memory_order_acquire) >= next_epoch;
-      });
-    }
+  while (!allowed()) {
+    if (cancel_.load()) return false;
+    if (std::chrono::steady_clock::now() < spin_until) continue;
+    std::unique_lock<std::mutex> lock(mutex_);
+    shared_word::store(&control[EpochChannel::kThreadSleeping], 1);
+    // Re-checked after raising the flag: either we see the consumer's new allowance, or the
+    // consumer sees the flag and calls wake(), which needs this mutex.
+    permission_.wait(lock, [&] { return cancel_.load() || allowed(); });
+    shared_word::store(&control[EpochChannel::kThreadSleeping], 0);
   }
-  return !cancel_.load(std::memory_order_relaxed);
+  return !cancel_.load();
 }
 
-void TrainingRun::append_record(const EpochMetrics& m, double elapsed_ms, std::int64_t batches) {
-  const std::size_t base = records_.size();
-  records_.resize(base + static_cast<std::size_t>(record_size_));
-  double* r = records_.data() + base;
+void TrainingRun::notify_if_waiting() {
+  if (shared_word::exchange(&channel_.control[EpochChannel::kConsumerWaiting], 0) == 1) notify_();
+}
+
+void TrainingRun::publish(const EpochMetrics& m, double elapsed_ms, std::int64_t batches) {
+  double* r = channel_.ring + static_cast<std::size_t>(produced_ % channel_.capacity) * static_cast<std::size_t>(record_size_);
   const double fixed[] = {static_cast<double>(m.epoch), m.loss, m.accuracy, m.rmse, m.r2,
                           m.learning_rate, m.epoch_ms, elapsed_ms, static_cast<double>(batches)};
   static_assert(sizeof(fixed) / sizeof(fixed[0]) == kFixedRecordFields, "record layout and kRecordFields disagree");
@@ -96,60 +94,53 @@ void TrainingRun::append_record(const EpochMetrics& m, double elapsed_ms, std::i
     r[3] = d.saturated_fraction;
     r += kLayerFields;
   }
+  // The record is written before the counter that makes it visible (sequentially consistent store).
+  shared_word::store(&channel_.control[EpochChannel::kProduced], ++produced_);
+  notify_if_waiting();
 }
 
 void TrainingRun::finish(State state) {
-  bool fire;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    state_ = state;
-    fire = notify_armed_;
-    notify_armed_ = false;
-  }
-  if (fire) notify_();
+  shared_word::store(&channel_.control[EpochChannel::kState], static_cast<std::uint32_t>(state));
+  notify_if_waiting();
 }
 
 void TrainingRun::thread_main() {
   ScopedFlushDenormals flush_denormals;
   const auto started = std::chrono::steady_clock::now();
   EpochMetrics metrics;
+  shared_word::store(&channel_.control[EpochChannel::kBatchesPerEpoch],
+                     static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
   try {
     for (std::int64_t done = 0; done < epochs_; ++done) {
-      if (!wait_for_permission(done + 1)) return finish(State::kCancelled);
-      const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics);
+      if (!wait_for_permission()) return finish(State::kCancelled);
+      const EpochOutcome outcome =
+          trainer_->run_epoch(cancel_, metrics, &channel_.control[EpochChannel::kBatchesDone]);
       if (outcome.status == EpochStatus::kCancelled) return finish(State::kCancelled);
       if (outcome.status == EpochStatus::kDiverged) {
         {
           std::lock_guard<std::mutex> lock(mutex_);
-          diverged_epoch_ = trainer_->epochs_done() + 1;
-          diverged_batch_ = outcome.batch;
-          diverged_loss_ = outcome.bad_loss;
-          diverged_weights_ = outcome.bad_weights;
+          outcome_.diverged_epoch = trainer_->epochs_done() + 1;
+          outcome_.diverged_batch = outcome.batch;
+          outcome_.diverged_loss = outcome.bad_loss;
+          outcome_.diverged_weights = outcome.bad_weights;
         }
         return finish(State::kDiverged);
       }
       trainer_->commit(*model_);
       const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      bool fire;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        append_record(metrics, elapsed_ms, outcome.batch);
-        fire = notify_armed_;
-        notify_armed_ = false;
-      }
-      if (fire) notify_();
+      publish(metrics, elapsed_ms, outcome.batch);
     }
     finish(State::kCompleted);
   } catch (const std::exception& e) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      error_ = e.what();
+      outcome_.error = e.what();
     }
     finish(State::kFailed);
   } catch (...) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      error_ = "unknown native error";
+      outcome_.error = "unknown native error";
     }
     finish(State::kFailed);
   }

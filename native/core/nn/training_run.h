@@ -1,11 +1,17 @@
-// One training run on its own thread, paced by its consumer.
+// One training run on its own thread, paced by its consumer through shared memory.
 //
-// The consumer (the JS stream) allows epochs up to a number (`allow_through`); the thread
-// runs an epoch only while it is allowed, so a consumer that stops reading stops the
-// training after at most its high-water mark of unread epochs. Finished epochs wait in a
-// queue of packed records until drain() takes them. When the consumer found nothing to
-// take, drain() arms a one-shot notification that the thread fires with the next record or
-// with the end of the run; otherwise nothing crosses threads but the queue itself.
+// The run and its consumer (the JS stream) share a small control block of 32-bit words and
+// a ring of packed epoch records (see EpochChannel). The consumer stores how many epochs it
+// allows (`kAllowed`: epochs read + its high-water mark); the thread runs an epoch only while
+// allowed, so a consumer that stops reading stops the training after at most its high-water
+// mark of unread epochs. Finished epochs go into the ring and `kProduced` is bumped; the
+// consumer takes them with plain loads, without a call into native code.
+//
+// Sleeping on either side uses a flag and a re-check (the Dekker pattern on sequentially
+// consistent words): the thread sets kThreadSleeping before it sleeps and the consumer wakes
+// it (wake()) only when that flag is set; the consumer sets kConsumerWaiting when it found
+// nothing and the thread calls `notify` only then. When epochs take microseconds, neither
+// side sleeps and nothing but the shared words crosses the threads.
 #pragma once
 
 #include <atomic>
@@ -16,7 +22,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "core/nn/trainer.h"
 
@@ -30,65 +35,76 @@ inline constexpr int kFixedRecordFields = static_cast<int>(sizeof(kRecordFields)
 inline constexpr const char* kLayerRecordFields[] = {"gradNorm", "weightNorm", "deadFraction", "saturatedFraction"};
 inline constexpr int kLayerFields = static_cast<int>(sizeof(kLayerRecordFields) / sizeof(kLayerRecordFields[0]));
 
+// Memory shared with the consumer; owned by the binding (a JS ArrayBuffer kept alive for the
+// run's whole life).
+struct EpochChannel {
+  // Word indices of the control block. Counters are modulo 2^32.
+  enum Word : int {
+    kAllowed = 0,           // consumer -> run: the run may complete epochs while produced < allowed
+    kProduced = 1,          // run -> consumer: epochs completed and written to the ring
+    kTaken = 2,             // consumer -> run: records the consumer has copied out of the ring
+    kConsumerWaiting = 3,   // consumer: 1 = found nothing, wants `notify` on the next change
+    kThreadSleeping = 4,    // run: 1 = asleep on its condition variable, wants wake()
+    kState = 5,             // run -> consumer: a TrainingRun::State, written after the last record
+    kBatchesDone = 6,       // run -> consumer: mini-batches finished in the current epoch (progress)
+    kBatchesPerEpoch = 7,   // run -> consumer: mini-batches in one epoch
+    kWords = 8,
+  };
+  std::uint32_t* control = nullptr;
+  double* ring = nullptr;
+  std::uint32_t capacity = 0;  // records in the ring (the consumer's high-water mark + 2)
+};
+
 class TrainingRun {
  public:
-  enum class State : std::uint8_t { kRunning = 0, kCompleted = 1, kCancelled = 2, kDiverged = 3, kFailed = 4 };
+  enum class State : std::uint32_t { kRunning = 0, kCompleted = 1, kCancelled = 2, kDiverged = 3, kFailed = 4 };
 
-  struct Snapshot {
-    State state = State::kRunning;
-    std::vector<double> records;  // whole records, oldest first
-    std::string error;            // kFailed: what went wrong
+  struct Outcome {
+    std::string error;  // kFailed: what went wrong
     std::int64_t diverged_epoch = 0;
     std::int64_t diverged_batch = 0;
     double diverged_loss = 0;
     bool diverged_weights = false;
   };
 
-  // `notify` runs on the training thread; it must only schedule work (e.g. a thread-safe call).
+  // `notify` runs on the training thread; it must only schedule work (a thread-safe call).
   TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
-              std::function<void()> notify);
+              EpochChannel channel, std::function<void()> notify);
   ~TrainingRun();
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;
 
-  int record_size() const { return record_size_; }
+  static int record_size(std::size_t depth) { return kFixedRecordFields + kLayerFields * static_cast<int>(depth); }
+
   void start();
-  // Lets the thread run until `epochs` epochs of this run are done (a count, not an increment).
-  void allow_through(std::int64_t epochs);
+  // Wakes the thread if it sleeps waiting for permission (the consumer raised kAllowed).
+  void wake();
   // Stops before the next mini-batch; the model keeps the last completed epoch.
   void cancel();
-  // Moves the finished records into `out`; arms the notification if there were none and the
-  // run goes on. Returns the run's state as of this call.
-  State drain(Snapshot& out);
   // Waits for the thread to finish (after cancel() or completion).
   void join();
+  // Details of how the run ended; valid once kState is not kRunning.
+  Outcome outcome();
 
  private:
   void thread_main();
-  void append_record(const EpochMetrics& metrics, double elapsed_ms, std::int64_t batches);
-  bool wait_for_permission(std::int64_t next_epoch);
+  bool wait_for_permission();
+  void publish(const EpochMetrics& metrics, double elapsed_ms, std::int64_t batches);
   void finish(State state);
+  void notify_if_waiting();
 
   std::shared_ptr<Model> model_;
   std::unique_ptr<Trainer> trainer_;
   const std::int64_t epochs_;
   const int record_size_;
+  EpochChannel channel_;
   std::function<void()> notify_;
+  std::uint32_t produced_ = 0;  // thread-local copy of kProduced
 
   std::atomic<bool> cancel_{false};
-  std::atomic<std::int64_t> allowed_{0};
-
-  std::mutex mutex_;  // guards everything below
+  std::mutex mutex_;  // guards the condition variable's sleep and outcome_
   std::condition_variable permission_;
-  std::vector<double> records_;
-  State state_ = State::kRunning;
-  bool notify_armed_ = false;
-  std::string error_;
-  std::int64_t diverged_epoch_ = 0;
-  std::int64_t diverged_batch_ = 0;
-  double diverged_loss_ = 0;
-  bool diverged_weights_ = false;
-
+  Outcome outcome_;
   std::thread thread_;
 };
 
