@@ -3,10 +3,16 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+import type { NativeEarlyStopping, NativeSchedule } from './train-options.js';
+
 export interface NativeTrainingState {
   epochsDone: number;
   rng: BigUint64Array;
   optimizer: { kind: number; step: number; slots: Float32Array[] };
+  /** Reduce-on-plateau bookkeeping; best may be Infinity (nothing seen yet). */
+  schedule?: { scale: number; best: number; wait: number; cooldown: number };
+  /** Early stopping bookkeeping; best is NaN until an epoch was monitored. */
+  earlyStopping?: { best: number; bestEpoch: number; wait: number };
 }
 
 export interface NativeModel {
@@ -48,6 +54,7 @@ export interface NativeOptimizerConfig {
   rho: number;
   epsilon: number;
   weightDecay: number;
+  lbfgsHistory: number;
 }
 
 export interface NativeTrainConfig {
@@ -60,6 +67,10 @@ export interface NativeTrainConfig {
   resume: boolean;
   highWaterMark: number;
   optimizer: NativeOptimizerConfig;
+  schedule: NativeSchedule;
+  earlyStopping: NativeEarlyStopping;
+  clipNorm: number;
+  validation: { x: Float32Array; rows: number; y: Float32Array | null; labels: Int32Array | null } | null;
 }
 
 export enum RunState {

@@ -3,7 +3,7 @@ import type { ActivationName, LossName, OptimizerName } from './types.js';
 
 export const ACTIVATIONS: readonly ActivationName[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'];
 export const LOSSES: readonly LossName[] = ['mse', 'binaryCrossEntropy', 'crossEntropy'];
-export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'rmsprop'];
+export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'rmsprop', 'lbfgs'];
 
 export const activationCode = (name: ActivationName): number => ACTIVATIONS.indexOf(name);
 export const lossCode = (name: LossName): number => LOSSES.indexOf(name);

@@ -83,7 +83,35 @@ export interface ModelSnapshot {
  * value is wrong, or null. Register a field here when mlpstream starts writing it; unknown
  * fields stay unvalidated and are preserved.
  */
-export const TRAINING_STATE_FIELDS: Record<string, (value: JsonValue) => string | null> = {};
+export const TRAINING_STATE_FIELDS: Record<string, (value: JsonValue) => string | null> = {
+  schedule: (v) =>
+    checkFields(v, {
+      scale: (x) => typeof x === 'number' && x > 0 && x <= 1,
+      best: (x) => x === null || typeof x === 'number',
+      wait: isCount,
+      cooldown: isCount,
+    }),
+  earlyStopping: (v) =>
+    checkFields(v, {
+      best: (x) => x === null || typeof x === 'number',
+      bestEpoch: isCount,
+      wait: isCount,
+    }),
+};
+
+function isCount(x: JsonValue): boolean {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+/** Null when `value` is an object whose listed fields all pass; else what is wrong. */
+function checkFields(value: JsonValue, fields: Record<string, (x: JsonValue) => boolean>): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
+  for (const [name, ok] of Object.entries(fields)) {
+    const field = (value as { [key: string]: JsonValue })[name];
+    if (field === undefined || !ok(field)) return `${name} is missing or invalid (${JSON.stringify(field)})`;
+  }
+  return null;
+}
 
 const CORE_STATE_KEYS = ['epochsDone', 'rng', 'optimizer'];
 

@@ -1,7 +1,7 @@
 // The public model: architecture, weights in native memory, training as a stream,
 // prediction, and conversion to and from the model file format.
 import { readModelFile, writeFileAtomic } from './atomic-file.js';
-import { native, type NativeModel, type NativeOptimizerConfig } from './binding.js';
+import { native, type NativeModel, type NativeTrainConfig, type NativeTrainingState } from './binding.js';
 import {
   ACTIVATIONS,
   activationCode,
@@ -28,6 +28,8 @@ import {
 } from './format.js';
 import { modelToONNX, type OnnxExportOptions } from './onnx.js';
 import { TrainingStream } from './train.js';
+import { featureStatistics, resolveEarlyStopping, resolveOptimizer, resolveSchedule } from './train-options.js';
+import { splitRows, validationRows } from './split.js';
 import type {
   ActivationName,
   EpochMetrics,
@@ -74,31 +76,6 @@ function lossMismatch(loss: LossName, output: ActivationName): string | null {
     return "loss 'mse' cannot train a softmax output layer; use 'crossEntropy'";
   }
   return null;
-}
-
-function resolveOptimizer(value: unknown): NativeOptimizerConfig {
-  const options: Record<string, unknown> =
-    typeof value === 'string' ? { type: value } : value === undefined ? { type: 'sgd' } : (value as Record<string, unknown>);
-  assertObject(options, 'options.optimizer');
-  assertKnownKeys(options, 'options.optimizer', [
-    'type', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'epsilon', 'weightDecay',
-  ]);
-  const type = assertOneOf(options.type, 'options.optimizer.type', OPTIMIZERS);
-  const o = options as Partial<OptimizerOptions>;
-  const num = (v: unknown, name: string, fallback: number, bounds: Parameters<typeof assertNumber>[2]) =>
-    v === undefined ? fallback : assertNumber(v, `options.optimizer.${name}`, bounds);
-  const defaultLr = type === 'adam' || type === 'adamw' ? 0.001 : 0.01;
-  return {
-    kind: optimizerCode(type),
-    learningRate: num(o.learningRate, 'learningRate', defaultLr, { min: 0, minExclusive: true }),
-    momentum: num(o.momentum, 'momentum', 0, { min: 0, max: 1, maxExclusive: true }),
-    nesterov: o.nesterov === undefined ? false : assertBoolean(o.nesterov, 'options.optimizer.nesterov'),
-    beta1: num(o.beta1, 'beta1', 0.9, { min: 0, max: 1, maxExclusive: true }),
-    beta2: num(o.beta2, 'beta2', 0.999, { min: 0, max: 1, maxExclusive: true }),
-    rho: num(o.rho, 'rho', 0.99, { min: 0, max: 1, maxExclusive: true }),
-    epsilon: num(o.epsilon, 'epsilon', 1e-8, { min: 0, minExclusive: true }),
-    weightDecay: num(o.weightDecay, 'weightDecay', type === 'adamw' ? 0.01 : 0, { min: 0 }),
-  };
 }
 
 function normalizeLayers(value: unknown): LayerSummary[] {
@@ -235,6 +212,7 @@ export class MLP {
     assertObject(options, 'options');
     assertKnownKeys(options as unknown as Record<string, unknown>, 'options', [
       'epochs', 'batchSize', 'loss', 'optimizer', 'shuffle', 'seed', 'highWaterMark', 'signal', 'diagnostics', 'resume',
+      'schedule', 'clipNorm', 'validationSplit', 'validationData', 'earlyStopping', 'normalize',
     ]);
     if (this.native.isTraining()) throw new ModelBusyError('start another training run');
     const epochs = assertInteger(options.epochs, 'options.epochs', 1, 2 ** 40);
@@ -243,6 +221,7 @@ export class MLP {
     const mismatch = lossMismatch(loss, output);
     if (mismatch) throw new RangeError(mismatch);
     const optimizer = resolveOptimizer(options.optimizer);
+    const lbfgs = optimizer.kind === optimizerCode('lbfgs');
     const shuffle = options.shuffle === undefined ? true : assertBoolean(options.shuffle, 'options.shuffle');
     const seed = options.seed === undefined ? this.seed : assertInteger(options.seed, 'options.seed', 0);
     const highWaterMark =
@@ -253,42 +232,122 @@ export class MLP {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       throw new TypeError('options.signal must be an AbortSignal');
     }
+    const clipNorm = options.clipNorm === undefined ? 0 : assertNumber(options.clipNorm, 'options.clipNorm', { min: 0, minExclusive: true });
+    const normalize = options.normalize === undefined ? false : assertBoolean(options.normalize, 'options.normalize');
     const state = this.native.getTrainingState();
     const resume =
       options.resume === undefined
         ? state !== null && state.optimizer.kind === optimizer.kind
         : assertBoolean(options.resume, 'options.resume');
+    const schedule = resolveSchedule(options.schedule, (state?.epochsDone ?? 0) + epochs);
 
-    const { data: x, rows } = toMatrix(data.x, this.inputs, 'data.x', 'inputs');
-    if (rows === 0) throw new RangeError('data.x has no rows');
-    let y: Float32Array | null = null;
-    let labels: Int32Array | null = null;
-    if (loss === 'crossEntropy' && isLabelVector(data.y)) {
-      labels = toLabels(data.y, this.outputs, 'data.y');
-      if (labels.length !== rows) throw new RangeError(`data.y has ${labels.length} labels but data.x has ${rows} rows`);
-    } else {
-      const targets = toMatrix(data.y, this.outputs, 'data.y', 'targets');
-      if (targets.rows !== rows) throw new RangeError(`data.y has ${targets.rows} rows but data.x has ${rows}`);
-      y = targets.data;
-      checkTargetRange(y, loss, this.outputs);
+    let train = this.#targets(data, loss, 'data');
+    let validation: TargetData | null = null;
+    if (options.validationSplit !== undefined && options.validationData !== undefined) {
+      throw new TypeError('give options.validationSplit or options.validationData, not both');
     }
+    if (options.validationData !== undefined) {
+      assertObject(options.validationData, 'options.validationData');
+      validation = this.#targets(options.validationData, loss, 'options.validationData');
+    } else if (options.validationSplit !== undefined) {
+      const fraction = assertNumber(options.validationSplit, 'options.validationSplit', {
+        min: 0, max: 1, minExclusive: true, maxExclusive: true,
+      });
+      [train, validation] = this.#split(train, fraction, seed, loss);
+      if (validation.rows === 0 || train.rows === 0) {
+        throw new RangeError(`options.validationSplit ${fraction} of ${train.rows + validation.rows} rows leaves one part empty`);
+      }
+    }
+    const earlyStopping = resolveEarlyStopping(options.earlyStopping, validation !== null, loss !== 'mse');
+
     let batchSize: number;
     if (options.batchSize === 'full') batchSize = 0;
-    else if (options.batchSize === undefined) batchSize = Math.min(DEFAULT_BATCH_SIZE, rows);
+    else if (options.batchSize === undefined) batchSize = lbfgs ? 0 : Math.min(DEFAULT_BATCH_SIZE, train.rows);
     else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
+    if (lbfgs && batchSize !== 0 && batchSize < train.rows) {
+      throw new RangeError("options.optimizer 'lbfgs' is full-batch: use batchSize 'full' (or leave it out)");
+    }
+    // Standardisation statistics come from the training rows only (never the validation rows).
+    if (normalize && this.native.getNormalization() === null) {
+      const { mean, std } = featureStatistics(train.x, train.rows, this.inputs);
+      this.native.setNormalization(mean, std);
+    }
     this.loss = loss;
 
-    const config = { loss: lossCode(loss), epochs, batchSize, shuffle, seed, diagnostics, resume, highWaterMark, optimizer };
+    const config: NativeTrainConfig = {
+      loss: lossCode(loss),
+      epochs,
+      batchSize,
+      shuffle,
+      seed,
+      diagnostics,
+      resume,
+      highWaterMark,
+      optimizer,
+      schedule,
+      earlyStopping,
+      clipNorm,
+      validation,
+    };
     return new TrainingStream(
-      (notify) => new native.NativeSession(this.native, x, rows, y, labels, config, notify),
+      (notify) => new native.NativeSession(this.native, train.x, train.rows, train.y, train.labels, config, notify),
       {
         highWaterMark,
         signal: options.signal,
         depth: this.layers.length,
-        rowsPerEpoch: rows,
+        rowsPerEpoch: train.rows,
         onEpoch: this.#summaryRecorder(),
       },
     );
+  }
+
+  /** Converts and checks one data set's inputs and targets for `loss`. */
+  #targets(data: TrainingData, loss: LossName, name: string): TargetData {
+    const { data: x, rows } = toMatrix(data.x, this.inputs, `${name}.x`, 'inputs');
+    if (rows === 0) throw new RangeError(`${name}.x has no rows`);
+    if (loss === 'crossEntropy' && isLabelVector(data.y)) {
+      const labels = toLabels(data.y, this.outputs, `${name}.y`);
+      if (labels.length !== rows) throw new RangeError(`${name}.y has ${labels.length} labels but ${name}.x has ${rows} rows`);
+      return { x, rows, y: null, labels };
+    }
+    const targets = toMatrix(data.y, this.outputs, `${name}.y`, 'targets');
+    if (targets.rows !== rows) throw new RangeError(`${name}.y has ${targets.rows} rows but ${name}.x has ${rows}`);
+    checkTargetRange(targets.data, loss, this.outputs, name);
+    return { x, rows, y: targets.data, labels: null };
+  }
+
+  /** The seeded validation split, stratified by class for classification losses. */
+  #split(all: TargetData, fraction: number, seed: number, loss: LossName): [TargetData, TargetData] {
+    const outputs = this.outputs;
+    let classOf: ((row: number) => number) | null = null;
+    if (all.labels) {
+      const labels = all.labels;
+      classOf = (r) => labels[r]!;
+    } else if (loss !== 'mse' && all.y) {
+      const y = all.y;
+      // One-hot / probability rows: the arg-max class; binary outputs: the pattern of 0/1 decisions.
+      classOf =
+        loss === 'crossEntropy'
+          ? (r) => {
+              let best = 0;
+              for (let j = 1; j < outputs; j++) if (y[r * outputs + j]! > y[r * outputs + best]!) best = j;
+              return best;
+            }
+          : (r) => {
+              let key = 0;
+              for (let j = 0; j < Math.min(outputs, 30); j++) key = key * 2 + (y[r * outputs + j]! >= 0.5 ? 1 : 0);
+              return key;
+            };
+    }
+    const picked = validationRows(all.rows, fraction, seed, classOf);
+    const [trainX, valX] = splitRows(all.x, this.inputs, picked);
+    const part = (x: Float32Array, rows: number, y: Float32Array | null, labels: Int32Array | null): TargetData => ({ x, rows, y, labels });
+    const [trainY, valY] = all.y ? splitRows(all.y, outputs, picked) : [null, null];
+    const [trainL, valL] = all.labels ? splitRows(all.labels, 1, picked) : [null, null];
+    return [
+      part(trainX, all.rows - picked.length, trainY, trainL),
+      part(valX, picked.length, valY, valL),
+    ];
   }
 
   /**
@@ -410,7 +469,12 @@ export class MLP {
         rng: state.rng,
         optimizer: { type: OPTIMIZERS[state.optimizer.kind]!, step: state.optimizer.step, slots: state.optimizer.slots },
       };
-      if (this.trainingStateExtra) snapshot.trainingState.extra = this.trainingStateExtra;
+      // JSON has no NaN or Infinity: "nothing seen yet" is written as null.
+      const finite = (v: number) => (Number.isFinite(v) ? v : null);
+      const extra: { [key: string]: JsonValue } = { ...this.trainingStateExtra };
+      if (state.schedule) extra.schedule = { ...state.schedule, best: finite(state.schedule.best) };
+      if (state.earlyStopping) extra.earlyStopping = { ...state.earlyStopping, best: finite(state.earlyStopping.best) };
+      if (Object.keys(extra).length > 0) snapshot.trainingState.extra = extra;
     }
     return snapshot;
   }
@@ -449,12 +513,23 @@ export class MLP {
     if (s.normalization) model.native.setNormalization(s.normalization.mean, s.normalization.std);
     if (s.trainingState) {
       const t = s.trainingState;
-      model.native.setTrainingState({
+      const { schedule, earlyStopping, ...unknown } = t.extra ?? {};
+      const state: NativeTrainingState = {
         epochsDone: t.epochsDone,
         rng: t.rng,
         optimizer: { kind: optimizerCode(t.optimizer.type), step: t.optimizer.step, slots: t.optimizer.slots },
-      });
-      if (t.extra) model.trainingStateExtra = t.extra;
+      };
+      // Shapes were checked by the format's TRAINING_STATE_FIELDS validators.
+      if (schedule) {
+        const s = schedule as { scale: number; best: number | null; wait: number; cooldown: number };
+        state.schedule = { ...s, best: s.best ?? Infinity };
+      }
+      if (earlyStopping) {
+        const e = earlyStopping as { best: number | null; bestEpoch: number; wait: number };
+        state.earlyStopping = { ...e, best: e.best ?? NaN };
+      }
+      model.native.setTrainingState(state);
+      if (Object.keys(unknown).length > 0) model.trainingStateExtra = unknown;
     }
     return model;
   }
@@ -465,14 +540,21 @@ export class MLP {
   }
 }
 
-function checkTargetRange(y: Float32Array, loss: LossName, outputs: number): void {
+interface TargetData {
+  x: Float32Array;
+  rows: number;
+  y: Float32Array | null;
+  labels: Int32Array | null;
+}
+
+function checkTargetRange(y: Float32Array, loss: LossName, outputs: number, name: string): void {
   if (loss === 'mse') return;
   const [min, max] = loss === 'binaryCrossEntropy' ? [0, 1] : [0, Infinity];
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
     if (v < min || v > max) {
       throw new RangeError(
-        `data.y[${Math.floor(i / outputs)}][${i % outputs}] is ${v}; ${loss} targets must be ` +
+        `${name}.y[${Math.floor(i / outputs)}][${i % outputs}] is ${v}; ${loss} targets must be ` +
           (loss === 'binaryCrossEntropy' ? 'in [0, 1]' : 'non-negative (one-hot or probability rows)'),
       );
     }

@@ -36,7 +36,16 @@ const F = {
   epochMs: fieldIndex(FIELDS, 'epochMs'),
   elapsedMs: fieldIndex(FIELDS, 'elapsedMs'),
   batches: fieldIndex(FIELDS, 'batches'),
+  valLoss: fieldIndex(FIELDS, 'valLoss'),
+  valAccuracy: fieldIndex(FIELDS, 'valAccuracy'),
+  valRmse: fieldIndex(FIELDS, 'valRmse'),
+  valR2: fieldIndex(FIELDS, 'valR2'),
+  gradNorm: fieldIndex(FIELDS, 'gradNorm'),
+  stopped: fieldIndex(FIELDS, 'stopped'),
+  bestEpoch: fieldIndex(FIELDS, 'bestEpoch'),
 };
+/** Optional numeric fields: present in the metrics only when not NaN. */
+const OPTIONAL = ['accuracy', 'rmse', 'r2', 'valLoss', 'valAccuracy', 'valRmse', 'valR2', 'gradNorm'] as const;
 const L = {
   gradNorm: fieldIndex(LAYER_FIELDS, 'gradNorm'),
   weightNorm: fieldIndex(LAYER_FIELDS, 'weightNorm'),
@@ -66,12 +75,13 @@ function decodeRecord(r: Float64Array, base: number, depth: number, rows: number
     batches: r[base + F.batches]!,
     layers,
   };
-  const accuracy = r[base + F.accuracy]!;
-  const rmse = r[base + F.rmse]!;
-  const r2 = r[base + F.r2]!;
-  if (!Number.isNaN(accuracy)) m.accuracy = accuracy;
-  if (!Number.isNaN(rmse)) m.rmse = rmse;
-  if (!Number.isNaN(r2)) m.r2 = r2;
+  for (const name of OPTIONAL) {
+    const v = r[base + F[name]]!;
+    if (!Number.isNaN(v)) m[name] = v;
+  }
+  const bestEpoch = r[base + F.bestEpoch]!;
+  if (bestEpoch > 0) m.bestEpoch = bestEpoch;
+  if (r[base + F.stopped] === 1) m.stoppedEarly = true;
   return m;
 }
 

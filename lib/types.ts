@@ -3,7 +3,7 @@ export type ActivationName = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu
 
 export type LossName = 'mse' | 'binaryCrossEntropy' | 'crossEntropy';
 
-export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'lbfgs';
 
 export interface LayerOptions {
   units: number;
@@ -35,7 +35,7 @@ export interface LayerSummary {
 
 export interface OptimizerOptions {
   type: OptimizerName;
-  /** Defaults: sgd 0.01, adam/adamw 0.001, rmsprop 0.01. */
+  /** Defaults: sgd 0.01, adam/adamw 0.001, rmsprop 0.01, lbfgs 1 (its line search's first step). */
   learningRate?: number;
   /** sgd: momentum factor (PyTorch's form). Default 0. */
   momentum?: number;
@@ -50,6 +50,51 @@ export interface OptimizerOptions {
   epsilon?: number;
   /** L2 penalty added to the gradient; decoupled weight decay for adamw (default 0.01 there, else 0). */
   weightDecay?: number;
+  /** lbfgs: past steps kept for the curvature estimate. Default 10. */
+  historySize?: number;
+}
+
+/**
+ * Learning-rate schedule, applied per epoch from the model's epoch count (so a resumed run
+ * continues the curve). Every type takes `warmupEpochs`: a linear ramp up to the base rate.
+ */
+export type ScheduleOptions =
+  | { type: 'constant'; warmupEpochs?: number }
+  /** rate * gamma^floor(epoch / stepEpochs). Defaults: stepEpochs 10, gamma 0.1. */
+  | { type: 'step'; stepEpochs?: number; gamma?: number; warmupEpochs?: number }
+  /** rate * gamma^epoch. Default gamma 0.95. */
+  | { type: 'exponential'; gamma?: number; warmupEpochs?: number }
+  /**
+   * Half a cosine from the base rate down to minLearningRate over `epochs` epochs after the
+   * warm-up (default: to the end of this run), then flat.
+   */
+  | { type: 'cosine'; epochs?: number; minLearningRate?: number; warmupEpochs?: number }
+  /**
+   * Multiply the rate by `factor` when the validation loss (the training loss without
+   * validation data) has not improved by a relative `threshold` for `patience` epochs.
+   * Defaults: factor 0.1, patience 10, threshold 1e-4, cooldown 0, minLearningRate 0.
+   */
+  | {
+      type: 'reduceOnPlateau';
+      factor?: number;
+      patience?: number;
+      threshold?: number;
+      cooldown?: number;
+      minLearningRate?: number;
+      warmupEpochs?: number;
+    };
+
+export type MonitorName = 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy';
+
+export interface EarlyStoppingOptions {
+  /** Default: 'valLoss' with validation data, else 'loss'. Losses must fall, accuracies rise. */
+  monitor?: MonitorName;
+  /** Epochs without improvement before training stops. Default 10. */
+  patience?: number;
+  /** Smallest change that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** End with the weights of the best epoch instead of the last. Default false. */
+  restoreBest?: boolean;
 }
 
 export type Matrix = number[][] | Float32Array;
@@ -80,6 +125,22 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Per-layer gradient/weight norms, dead and saturated units in each epoch's metrics. Default true. */
   diagnostics?: boolean;
+  /** Learning-rate schedule. Default: constant. */
+  schedule?: ScheduleOptions | ScheduleOptions['type'];
+  /** Scale each step's gradient down to this global L2 norm when it is larger. */
+  clipNorm?: number;
+  /** Hold out this fraction of the rows (seeded; stratified by class for classification). */
+  validationSplit?: number;
+  /** Or validate on these rows. Each epoch's metrics then carry valLoss and valAccuracy (or valRmse/valR2). */
+  validationData?: TrainingData;
+  /** Stop when the monitored metric stops improving (true: the defaults). */
+  earlyStopping?: EarlyStoppingOptions | boolean;
+  /**
+   * Standardise the inputs: each feature's mean and standard deviation are learnt from the
+   * training rows, stored in the model (and its file) and applied by predict, so the model takes
+   * raw inputs. A model that already standardises keeps its statistics. Default false.
+   */
+  normalize?: boolean;
   /**
    * Continue from the optimizer state (moments, step, shuffle RNG) the model carries from an
    * earlier run or a checkpoint file. Default true when the model has such state.
@@ -108,7 +169,17 @@ export interface EpochMetrics {
   /** mse: root-mean-square error, and the coefficient of determination. */
   rmse?: number;
   r2?: number;
+  /** With validation data: the same measures on the validation rows, after the epoch's updates. */
+  valLoss?: number;
+  valAccuracy?: number;
+  valRmse?: number;
+  valR2?: number;
   learningRate: number;
+  /** Root-mean-square over the epoch's steps of the global gradient norm (before clipping). */
+  gradNorm?: number;
+  /** Early stopping: the best epoch so far; and true on the epoch that ends the run. */
+  bestEpoch?: number;
+  stoppedEarly?: boolean;
   /** Wall time of this epoch's compute. */
   epochMs: number;
   /** Wall time since the run started, at the end of this epoch. */

@@ -174,30 +174,30 @@ describe('round trips', () => {
     const file = withHeader(model.toBuffer(), (h) => {
       const state = JSON.parse(h.__metadata__.training_state);
       state.lrSchedule = { kind: 'cosine', position: 17 };
-      state.earlyStopping = { bestLoss: 0.5, badEpochs: 2 };
+      state.averaging = { bestLoss: 0.5, badEpochs: 2 };
       h.__metadata__.training_state = JSON.stringify(state);
     });
     const snapshot = decodeModel(file);
-    expect(snapshot.trainingState?.extra).toEqual({ lrSchedule: { kind: 'cosine', position: 17 }, earlyStopping: { bestLoss: 0.5, badEpochs: 2 } });
+    expect(snapshot.trainingState?.extra).toMatchObject({ lrSchedule: { kind: 'cosine', position: 17 }, averaging: { bestLoss: 0.5, badEpochs: 2 } });
     // Through a model and back into a file.
     const again = safetensors(MLP.fromBuffer(file).toBuffer()).header.__metadata__.training_state;
-    expect(JSON.parse(again)).toMatchObject({ lrSchedule: { kind: 'cosine', position: 17 }, earlyStopping: { badEpochs: 2 } });
+    expect(JSON.parse(again)).toMatchObject({ lrSchedule: { kind: 'cosine', position: 17 }, averaging: { badEpochs: 2 } });
 
-    TRAINING_STATE_FIELDS.earlyStopping = (v) =>
+    TRAINING_STATE_FIELDS.averaging = (v) =>
       typeof v === 'object' && v !== null && !Array.isArray(v) && Number.isInteger(v.badEpochs) ? null : 'needs an integer badEpochs';
     try {
-      expect(decodeModel(file).trainingState?.extra?.earlyStopping).toEqual({ bestLoss: 0.5, badEpochs: 2 });
+      expect(decodeModel(file).trainingState?.extra?.averaging).toEqual({ bestLoss: 0.5, badEpochs: 2 });
       const bad = withHeader(file, (h) => {
         const state = JSON.parse(h.__metadata__.training_state);
-        state.earlyStopping = { badEpochs: 'two' };
+        state.averaging = { badEpochs: 'two' };
         h.__metadata__.training_state = JSON.stringify(state);
       });
-      expect(() => decodeModel(bad)).toThrow(/training_state.earlyStopping: needs an integer badEpochs/);
+      expect(() => decodeModel(bad)).toThrow(/training_state.averaging: needs an integer badEpochs/);
       const snapshot2 = decodeModel(file);
-      snapshot2.trainingState!.extra = { earlyStopping: { badEpochs: 1.5 } };
+      snapshot2.trainingState!.extra = { averaging: { badEpochs: 1.5 } };
       expect(() => encodeModel(snapshot2)).toThrow(RangeError);
     } finally {
-      delete TRAINING_STATE_FIELDS.earlyStopping;
+      delete TRAINING_STATE_FIELDS.averaging;
     }
   });
 

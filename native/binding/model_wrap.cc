@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -270,6 +271,17 @@ Napi::Value training_state_locked(Napi::Env env, Model& model) {
   }
   optimizer.Set("slots", slots);
   out.Set("optimizer", optimizer);
+  Napi::Object schedule = Napi::Object::New(env);
+  schedule.Set("scale", state->schedule.scale);
+  schedule.Set("best", state->schedule.best);
+  schedule.Set("wait", static_cast<double>(state->schedule.wait));
+  schedule.Set("cooldown", static_cast<double>(state->schedule.cooldown));
+  out.Set("schedule", schedule);
+  Napi::Object early = Napi::Object::New(env);
+  early.Set("best", state->early_best);
+  early.Set("bestEpoch", static_cast<double>(state->early_best_epoch));
+  early.Set("wait", static_cast<double>(state->early_wait));
+  out.Set("earlyStopping", early);
   return out;
 }
 
@@ -320,7 +332,7 @@ void ModelWrap::set_training_state(const Napi::CallbackInfo& info) {
   if (!in.Get("optimizer").IsObject()) convert::throw_type(env, "training state optimizer must be an object");
   Napi::Object optimizer = in.Get("optimizer").As<Napi::Object>();
   state.optimizer_config.kind = static_cast<OptimizerKind>(
-      convert::integer(optimizer.Get("kind"), "optimizer kind", 0, static_cast<int>(OptimizerKind::kRmsprop)));
+      convert::integer(optimizer.Get("kind"), "optimizer kind", 0, static_cast<int>(OptimizerKind::kLbfgs)));
   state.optimizer.step = convert::integer(optimizer.Get("step"), "optimizer step", 0, std::int64_t{1} << 53);
   if (!optimizer.Get("slots").IsArray()) convert::throw_type(env, "optimizer slots must be an array");
   Napi::Array slots = optimizer.Get("slots").As<Napi::Array>();
@@ -331,6 +343,28 @@ void ModelWrap::set_training_state(const Napi::CallbackInfo& info) {
     AlignedBuffer<float> copy(slot.ElementLength());
     std::memcpy(copy.data(), slot.Data(), slot.ElementLength() * sizeof(float));
     state.optimizer.slots.push_back(std::move(copy));
+  }
+  // Schedule and early-stopping bookkeeping are optional (older checkpoints have neither);
+  // their "best" values may be NaN or infinite (nothing seen yet).
+  auto any_number = [&](const Napi::Value& v, const char* what, double fallback) {
+    if (v.IsUndefined() || v.IsNull()) return fallback;
+    if (!v.IsNumber()) convert::throw_type(env, std::string(what) + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
+  if (in.Get("schedule").IsObject()) {
+    Napi::Object schedule = in.Get("schedule").As<Napi::Object>();
+    state.schedule.scale = any_number(schedule.Get("scale"), "schedule.scale", 1.0);
+    if (!(state.schedule.scale > 0 && state.schedule.scale <= 1)) convert::throw_range(env, "schedule.scale must be in (0, 1]");
+    state.schedule.best = any_number(schedule.Get("best"), "schedule.best", std::numeric_limits<double>::infinity());
+    state.schedule.wait = convert::integer(schedule.Get("wait"), "schedule.wait", 0, kMaxCount);
+    state.schedule.cooldown = convert::integer(schedule.Get("cooldown"), "schedule.cooldown", 0, kMaxCount);
+  }
+  if (in.Get("earlyStopping").IsObject()) {
+    Napi::Object early = in.Get("earlyStopping").As<Napi::Object>();
+    state.early_best = any_number(early.Get("best"), "earlyStopping.best", std::numeric_limits<double>::quiet_NaN());
+    state.early_best_epoch = convert::integer(early.Get("bestEpoch"), "earlyStopping.bestEpoch", 0, kMaxCount);
+    state.early_wait = convert::integer(early.Get("wait"), "earlyStopping.wait", 0, kMaxCount);
   }
   std::lock_guard<std::mutex> lock(model_->mutex());
   model_->training_state() = std::move(state);

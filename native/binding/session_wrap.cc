@@ -13,6 +13,48 @@
 
 namespace mlpstream {
 
+// Copies one data set (x and dense targets or integer labels) into native memory, applying
+// the model's input standardisation.
+Dataset dataset_from(Napi::Env env, Model& model, const Napi::Value& x_value, const Napi::Value& rows_value,
+                     const Napi::Value& y_value, const Napi::Value& labels_value, Loss loss, const std::string& what) {
+  const Architecture& arch = model.architecture();
+  Dataset dataset;
+  dataset.rows = static_cast<int>(convert::integer(rows_value, "rows", 1, (std::int64_t{1} << 31) - 1));
+  dataset.inputs = arch.inputs();
+  dataset.outputs = arch.outputs();
+  auto x = convert::float32_array(x_value, "x");
+  convert::require_length(x, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.inputs()), "x");
+  dataset.x.resize(x.ElementLength());
+  {
+    std::lock_guard<std::mutex> lock(model.mutex());
+    if (model.normalization()) {
+      apply_normalization(*model.normalization(), x.Data(), dataset.rows, arch.inputs(), dataset.x.data());
+    } else {
+      std::memcpy(dataset.x.data(), x.Data(), x.ElementLength() * sizeof(float));
+    }
+  }
+  if (!y_value.IsNull() && !y_value.IsUndefined()) {
+    auto y = convert::float32_array(y_value, "y");
+    convert::require_length(y, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.outputs()), "y");
+    dataset.y.resize(y.ElementLength());
+    std::memcpy(dataset.y.data(), y.Data(), y.ElementLength() * sizeof(float));
+  } else {
+    if (loss != Loss::kCrossEntropy) convert::throw_type(env, "integer labels are only for crossEntropy");
+    auto labels = convert::int32_array(labels_value, "labels");
+    convert::require_length(labels, static_cast<std::size_t>(dataset.rows), "labels");
+    dataset.labels.resize(labels.ElementLength());
+    for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
+      const std::int32_t label = labels.Data()[i];
+      if (label < 0 || label >= arch.outputs()) {
+        convert::throw_range(env, what + ": label " + std::to_string(label) + " at row " + std::to_string(i) +
+                                      " is outside [0, " + std::to_string(arch.outputs()) + ")");
+      }
+      dataset.labels[i] = label;
+    }
+  }
+  return dataset;
+}
+
 // Largest ring of epoch records shared with a stream (records of ~20-100 doubles each).
 constexpr std::uint32_t kMaxRingRecords = 1024;
 
@@ -68,7 +110,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     if (!config.Get("optimizer").IsObject()) convert::throw_type(env, "optimizer must be an object");
     Napi::Object opt = config.Get("optimizer").As<Napi::Object>();
     OptimizerConfig& o = train.optimizer;
-    o.kind = static_cast<OptimizerKind>(convert::integer(opt.Get("kind"), "optimizer kind", 0, 3));
+    o.kind = static_cast<OptimizerKind>(convert::integer(opt.Get("kind"), "optimizer kind", 0, 4));
     o.learning_rate = static_cast<float>(convert::number(opt.Get("learningRate"), "learningRate"));
     o.momentum = static_cast<float>(convert::number(opt.Get("momentum"), "momentum"));
     o.nesterov = convert::boolean(opt.Get("nesterov"), "nesterov");
@@ -77,41 +119,37 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     o.rho = static_cast<float>(convert::number(opt.Get("rho"), "rho"));
     o.epsilon = static_cast<float>(convert::number(opt.Get("epsilon"), "epsilon"));
     o.weight_decay = static_cast<float>(convert::number(opt.Get("weightDecay"), "weightDecay"));
+    o.lbfgs_history = static_cast<int>(convert::integer(opt.Get("lbfgsHistory"), "lbfgsHistory", 1, 1000));
+    train.clip_norm = static_cast<float>(convert::number(config.Get("clipNorm"), "clipNorm"));
+    if (!config.Get("schedule").IsObject()) convert::throw_type(env, "schedule must be an object");
+    Napi::Object sc = config.Get("schedule").As<Napi::Object>();
+    ScheduleConfig& schedule = train.schedule;
+    schedule.kind = static_cast<ScheduleKind>(convert::integer(sc.Get("kind"), "schedule kind", 0, 4));
+    schedule.gamma = convert::number(sc.Get("gamma"), "gamma");
+    schedule.step_epochs = convert::integer(sc.Get("stepEpochs"), "stepEpochs", 1, std::int64_t{1} << 40);
+    schedule.cosine_epochs = convert::integer(sc.Get("cosineEpochs"), "cosineEpochs", 1, std::int64_t{1} << 40);
+    schedule.warmup_epochs = convert::integer(sc.Get("warmupEpochs"), "warmupEpochs", 0, std::int64_t{1} << 40);
+    schedule.min_learning_rate = convert::number(sc.Get("minLearningRate"), "minLearningRate");
+    schedule.plateau_factor = convert::number(sc.Get("factor"), "factor");
+    schedule.plateau_patience = convert::integer(sc.Get("patience"), "patience", 0, std::int64_t{1} << 40);
+    schedule.plateau_threshold = convert::number(sc.Get("threshold"), "threshold");
+    schedule.plateau_cooldown = convert::integer(sc.Get("cooldown"), "cooldown", 0, std::int64_t{1} << 40);
+    if (!config.Get("earlyStopping").IsObject()) convert::throw_type(env, "earlyStopping must be an object");
+    Napi::Object es = config.Get("earlyStopping").As<Napi::Object>();
+    EarlyStoppingConfig& early = train.early_stopping;
+    early.enabled = convert::boolean(es.Get("enabled"), "earlyStopping.enabled");
+    early.monitor = static_cast<Monitor>(convert::integer(es.Get("monitor"), "monitor", 0, 3));
+    early.patience = convert::integer(es.Get("patience"), "patience", 1, std::int64_t{1} << 40);
+    early.min_delta = convert::number(es.Get("minDelta"), "minDelta");
+    early.restore_best = convert::boolean(es.Get("restoreBest"), "restoreBest");
 
     // The data is copied into native memory once: the run must not depend on JS memory.
-    Dataset dataset;
-    dataset.rows = static_cast<int>(convert::integer(info[2], "rows", 1, (std::int64_t{1} << 31) - 1));
-    dataset.inputs = arch.inputs();
-    dataset.outputs = arch.outputs();
-    auto x = convert::float32_array(info[1], "x");
-    convert::require_length(x, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.inputs()), "x");
-    dataset.x.resize(x.ElementLength());
-    {
-      std::lock_guard<std::mutex> lock(model->mutex());
-      if (model->normalization()) {
-        apply_normalization(*model->normalization(), x.Data(), dataset.rows, arch.inputs(), dataset.x.data());
-      } else {
-        std::memcpy(dataset.x.data(), x.Data(), x.ElementLength() * sizeof(float));
-      }
-    }
-    if (!info[3].IsNull()) {
-      auto y = convert::float32_array(info[3], "y");
-      convert::require_length(y, static_cast<std::size_t>(dataset.rows) * static_cast<std::size_t>(arch.outputs()), "y");
-      dataset.y.resize(y.ElementLength());
-      std::memcpy(dataset.y.data(), y.Data(), y.ElementLength() * sizeof(float));
-    } else {
-      if (train.loss != Loss::kCrossEntropy) convert::throw_type(env, "integer labels are only for crossEntropy");
-      auto labels = convert::int32_array(info[4], "labels");
-      convert::require_length(labels, static_cast<std::size_t>(dataset.rows), "labels");
-      dataset.labels.resize(labels.ElementLength());
-      for (std::size_t i = 0; i < labels.ElementLength(); ++i) {
-        const std::int32_t label = labels.Data()[i];
-        if (label < 0 || label >= arch.outputs()) {
-          convert::throw_range(env, "label " + std::to_string(label) + " at row " + std::to_string(i) +
-                                        " is outside [0, " + std::to_string(arch.outputs()) + ")");
-        }
-        dataset.labels[i] = label;
-      }
+    Dataset dataset = dataset_from(env, *model, info[1], info[2], info[3], info[4], train.loss, "data");
+    Dataset validation;
+    if (config.Get("validation").IsObject()) {
+      Napi::Object v = config.Get("validation").As<Napi::Object>();
+      validation = dataset_from(env, *model, v.Get("x"), v.Get("rows"), v.Get("y"), v.Get("labels"), train.loss,
+                                "validation data");
     }
 
     // Shared with the stream: JS owns the memory (ArrayBuffers), we keep them referenced
@@ -132,7 +170,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
     tsfn_.Unref(env);
-    auto trainer = std::make_unique<Trainer>(*model, std::move(dataset), train, *data.kernels, data.pool.get(), resume);
+    auto trainer = std::make_unique<Trainer>(*model, std::move(dataset), std::move(validation), train, *data.kernels,
+                                             data.pool.get(), resume);
     Napi::ThreadSafeFunction tsfn = tsfn_;
     run_ = std::make_unique<TrainingRun>(model, std::move(trainer), epochs, channel, [tsfn]() mutable {
       tsfn.NonBlockingCall();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "core/nn/dense_rows.h"
 #include "core/nn/network.h"
 #include "core/nn/optimizer.h"
+#include "core/nn/schedule.h"
 #include "core/util/aligned_buffer.h"
 #include "core/util/rng.h"
 
@@ -30,6 +32,11 @@ struct TrainingState {
   Rng::State rng{};
   OptimizerConfig optimizer_config{};
   OptimizerState optimizer;
+  ScheduleState schedule;
+  // Early stopping: best monitored value so far (NaN: none yet), its epoch, epochs since.
+  double early_best = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t early_best_epoch = 0;
+  std::int64_t early_wait = 0;
 };
 
 class Model {

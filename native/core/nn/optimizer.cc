@@ -10,6 +10,7 @@ int optimizer_slot_count(const OptimizerConfig& config) {
     case OptimizerKind::kAdam:
     case OptimizerKind::kAdamW: return 2;
     case OptimizerKind::kRmsprop: return 1;
+    case OptimizerKind::kLbfgs: return 0;
   }
   return 0;
 }
@@ -77,6 +78,7 @@ void Optimizer::step(float* params, const float* grads, std::size_t n, float lr)
       }
       return;
     }
+    case OptimizerKind::kLbfgs: return;  // stepped by the trainer's line search
   }
 }
 

@@ -10,7 +10,8 @@
 
 namespace mlpstream {
 
-enum class OptimizerKind : std::uint8_t { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3 };
+// kLbfgs is full-batch L-BFGS, driven by the trainer (core/nn/lbfgs.h), not by Optimizer::step.
+enum class OptimizerKind : std::uint8_t { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3, kLbfgs = 4 };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
@@ -22,6 +23,7 @@ struct OptimizerConfig {
   float rho = 0.99f;          // rmsprop: decay of the squared-gradient average (PyTorch's alpha)
   float epsilon = 1e-8f;      // adam, adamw, rmsprop
   float weight_decay = 0.0f;  // L2 added to the gradient; decoupled (applied to the weights) for adamw
+  int lbfgs_history = 10;     // lbfgs: steps remembered for the curvature estimate
 };
 
 // Number of state slabs (each the size of the parameter slab) an optimizer keeps.

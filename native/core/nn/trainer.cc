@@ -1,5 +1,6 @@
 #include "core/nn/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -21,19 +22,40 @@ constexpr float kSigmoidSaturatedHigh = 0.99f;
 // The same sigmoid test on a logit: |z| > log(0.99 / 0.01).
 constexpr float kSigmoidSaturatedLogit = 4.59512f;
 
+double target_sum_squares(const Dataset& d) {
+  if (d.rows == 0 || d.y.empty()) return 0;
+  double total = 0;
+  for (int c = 0; c < d.outputs; ++c) {
+    double mean = 0;
+    for (int r = 0; r < d.rows; ++r) mean += d.y[static_cast<std::size_t>(r) * d.outputs + c];
+    mean /= d.rows;
+    for (int r = 0; r < d.rows; ++r) {
+      const double dev = d.y[static_cast<std::size_t>(r) * d.outputs + c] - mean;
+      total += dev * dev;
+    }
+  }
+  return total;
+}
+
+bool lower_is_better(Monitor m) { return m == Monitor::kLoss || m == Monitor::kValLoss; }
+
 }  // namespace
 
-Trainer::Trainer(Model& model, Dataset data, TrainConfig config, const KernelTable& kernels, ThreadPool* pool,
-                 bool resume)
+Trainer::Trainer(Model& model, Dataset data, Dataset validation, TrainConfig config, const KernelTable& kernels,
+                 ThreadPool* pool, bool resume)
     : arch_(model.architecture()),
       data_(std::move(data)),
+      validation_(std::move(validation)),
       config_(config),
+      logits_out_(loss_uses_logits(config.loss, arch_.layer(arch_.depth() - 1).activation.kind)),
       network_(arch_),
       optimizer_(config.optimizer, arch_.param_count()),
-      rng_(config.seed) {
+      rng_(config.seed),
+      best_value_(kNaN) {
   compute_.kernels = &kernels;
   compute_.pool = pool;
   compute_.gemm.reserve(pool != nullptr ? pool->size() : 1);  // packing buffers, before the first step
+  const bool lbfgs = config_.optimizer.kind == OptimizerKind::kLbfgs;
   {
     std::lock_guard<std::mutex> lock(model.mutex());
     params_ = model.params();
@@ -42,6 +64,10 @@ Trainer::Trainer(Model& model, Dataset data, TrainConfig config, const KernelTab
       epochs_done_ = state->epochs_done;
       if (resume) {
         rng_.set_state(state->rng);
+        schedule_state_ = state->schedule;
+        best_value_ = state->early_best;
+        best_epoch_ = state->early_best_epoch;
+        wait_ = state->early_wait;
         if (state->optimizer_config.kind == config.optimizer.kind &&
             state->optimizer.slots.size() == optimizer_.state().slots.size()) {
           optimizer_.state().step = state->optimizer.step;
@@ -54,8 +80,10 @@ Trainer::Trainer(Model& model, Dataset data, TrainConfig config, const KernelTab
   }
   grads_.resize(arch_.param_count());
   grads_.fill(0.0f);
-  batch_rows_ = config_.batch_size <= 0 || config_.batch_size > data_.rows ? data_.rows : config_.batch_size;
+  // L-BFGS is a full-batch method: its line search compares losses of the same data.
+  batch_rows_ = lbfgs || config_.batch_size <= 0 || config_.batch_size > data_.rows ? data_.rows : config_.batch_size;
   network_.reserve(batch_rows_);
+  if (lbfgs) lbfgs_.emplace(arch_.param_count(), config_.optimizer.lbfgs_history);
   order_.resize(static_cast<std::size_t>(data_.rows));
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
   // Batches are gathered into their own buffers only when the order differs from storage order.
@@ -68,15 +96,12 @@ Trainer::Trainer(Model& model, Dataset data, TrainConfig config, const KernelTab
     }
   }
   if (config_.loss == Loss::kMse) {
-    for (int c = 0; c < data_.outputs; ++c) {
-      double mean = 0;
-      for (int r = 0; r < data_.rows; ++r) mean += data_.y[static_cast<std::size_t>(r) * data_.outputs + c];
-      mean /= data_.rows;
-      for (int r = 0; r < data_.rows; ++r) {
-        const double d = data_.y[static_cast<std::size_t>(r) * data_.outputs + c] - mean;
-        target_sum_squares_about_mean_ += d * d;
-      }
-    }
+    target_ss_ = target_sum_squares(data_);
+    val_target_ss_ = target_sum_squares(validation_);
+  }
+  if (config_.early_stopping.enabled && config_.early_stopping.restore_best) {
+    best_params_ = params_;
+    if (best_epoch_ == 0) best_epoch_ = epochs_done_;
   }
   grad_sq_sum_.assign(arch_.depth(), 0.0);
   saturated_count_.assign(arch_.depth(), 0.0);
@@ -98,12 +123,12 @@ void Trainer::gather_batch(std::size_t start, int rows) {
   }
 }
 
-void Trainer::accumulate_diagnostics(int rows, bool logits_out) {
+void Trainer::accumulate_diagnostics(int rows, const float* grads) {
   const std::size_t last = arch_.depth() - 1;
   for (std::size_t l = 0; l < arch_.depth(); ++l) {
     const LayerLayout& layout = arch_.layout(l);
     grad_sq_sum_[l] += compute_.kernels->sum_squares(
-        grads_.data() + layout.weight_offset,
+        grads + layout.weight_offset,
         static_cast<std::size_t>(layout.fan_in + 1) * static_cast<std::size_t>(layout.units));
     const Activation kind = arch_.layer(l).activation.kind;
     const float* a = network_.activations(l);
@@ -121,7 +146,7 @@ void Trainer::accumulate_diagnostics(int rows, bool logits_out) {
       saturated_count_[l] += static_cast<double>(saturated);
     } else if (kind == Activation::kSigmoid) {
       std::size_t saturated = 0;
-      if (l == last && logits_out) {
+      if (l == last && logits_out_) {
         for (std::size_t i = 0; i < count; ++i) saturated += std::fabs(a[i]) > kSigmoidSaturatedLogit;
       } else {
         for (std::size_t i = 0; i < count; ++i) saturated += (a[i] < kSigmoidSaturatedLow) | (a[i] > kSigmoidSaturatedHigh);
@@ -131,28 +156,42 @@ void Trainer::accumulate_diagnostics(int rows, bool logits_out) {
   }
 }
 
-EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics, std::uint32_t* batches_done) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::size_t depth = arch_.depth();
-  const bool logits_out = loss_uses_logits(config_.loss, arch_.layer(depth - 1).activation.kind);
+LossSums Trainer::step_gradients(const float* params, const float* x, Targets targets, int rows, float* grads,
+                                 bool diagnostics) {
+  network_.forward(compute_, params, x, rows, logits_out_);
+  const LossSums sums = network_.loss_and_output_delta(compute_, config_.loss, targets, rows);
+  if (!std::isfinite(sums.loss)) return sums;
+  network_.backward(compute_, params, x, rows, grads);
+  if (diagnostics) accumulate_diagnostics(rows, grads);
+  return sums;
+}
+
+LossSums Trainer::full_gradient(const float* params, float* grads, bool diagnostics) {
+  Targets targets;
+  if (data_.has_labels()) targets.labels = data_.labels.data();
+  else targets.dense = data_.y.data();
+  return step_gradients(params, data_.x.data(), targets, data_.rows, grads, diagnostics);
+}
+
+void Trainer::clip(float* grads, double grad_sq) const {
+  const double norm = std::sqrt(grad_sq);
+  if (config_.clip_norm <= 0 || !(norm > config_.clip_norm)) return;
+  const auto scale = static_cast<float>(config_.clip_norm / norm);
+  for (std::size_t i = 0; i < grads_.size(); ++i) grads[i] *= scale;
+}
+
+EpochOutcome Trainer::run_minibatches(const std::atomic<bool>& cancel, Sums& sums, float learning_rate,
+                                      std::uint32_t* batches_done) {
   const bool gathered = !batch_x_.empty();
-  const float learning_rate = config_.optimizer.learning_rate;
+  const bool need_norm = config_.diagnostics || config_.clip_norm > 0;
   if (config_.shuffle && batch_rows_ < data_.rows) {
     // Shuffle the identity, not last epoch's order: the order then depends on the RNG state
     // alone, which a checkpoint carries, so a resumed run sees the same batches.
     for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
     rng_.shuffle(order_.data(), order_.size());
   }
-  if (config_.diagnostics) {
-    std::fill(grad_sq_sum_.begin(), grad_sq_sum_.end(), 0.0);
-    std::fill(saturated_count_.begin(), saturated_count_.end(), 0.0);
-    for (auto& active : unit_active_) active.fill(0);
-  }
-
-  LossSums epoch_sums;
-  std::int64_t steps = 0;
   for (std::size_t start = 0; start < static_cast<std::size_t>(data_.rows); start += static_cast<std::size_t>(batch_rows_)) {
-    if (cancel.load(std::memory_order_relaxed)) return {EpochStatus::kCancelled, steps, 0};
+    if (cancel.load(std::memory_order_relaxed)) return {EpochStatus::kCancelled, sums.steps};
     const int rows = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(batch_rows_), data_.rows - start));
     const float* x;
     Targets targets;
@@ -166,53 +205,106 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
       if (data_.has_labels()) targets.labels = data_.labels.data() + start;
       else targets.dense = data_.y.data() + start * static_cast<std::size_t>(data_.outputs);
     }
-
-    network_.forward(compute_, params_.data(), x, rows, logits_out);
-    const LossSums sums = network_.loss_and_output_delta(compute_, config_.loss, targets, rows);
-    ++steps;
-    if (!std::isfinite(sums.loss)) return {EpochStatus::kDiverged, steps, sums.loss / rows};
-    network_.backward(compute_, params_.data(), x, rows, grads_.data());
-    if (config_.diagnostics) accumulate_diagnostics(rows, logits_out);
+    const LossSums batch = step_gradients(params_.data(), x, targets, rows, grads_.data(), config_.diagnostics);
+    ++sums.steps;
+    if (!std::isfinite(batch.loss)) return {EpochStatus::kDiverged, sums.steps, batch.loss / rows};
+    if (need_norm) {
+      const double grad_sq = compute_.kernels->sum_squares(grads_.data(), grads_.size());
+      sums.grad_sq += grad_sq;
+      clip(grads_.data(), grad_sq);
+    }
     optimizer_.step(params_.data(), grads_.data(), params_.size(), learning_rate);
-    if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(steps), __ATOMIC_RELAXED);
-    epoch_sums.loss += sums.loss;
-    epoch_sums.correct += sums.correct;
-    epoch_sums.squared_error += sums.squared_error;
+    if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(sums.steps), __ATOMIC_RELAXED);
+    sums.loss.loss += batch.loss;
+    sums.loss.correct += batch.correct;
+    sums.loss.squared_error += batch.squared_error;
   }
+  return {EpochStatus::kCompleted, sums.steps};
+}
 
-  // A finite loss can still be followed by an update that overflows the weights; such an
-  // epoch is not committed either.
-  for (float p : params_) {
-    if (!std::isfinite(p)) return {EpochStatus::kDiverged, steps, epoch_sums.loss / data_.rows, true};
+EpochOutcome Trainer::run_lbfgs(Sums& sums, float learning_rate) {
+  // The loss at the epoch's starting point is the epoch's loss (as for the other optimizers:
+  // measured before the update); L2 weight decay enters the objective itself.
+  const float wd = config_.optimizer.weight_decay;
+  auto objective = [&](const float* params, float* grads, bool diagnostics, LossSums* out) {
+    const LossSums s = full_gradient(params, grads, diagnostics);
+    if (out != nullptr) *out = s;
+    double f = s.loss / data_.rows;
+    if (wd > 0 && std::isfinite(f)) {
+      f += 0.5 * wd * dot(params, params, params_.size());
+      for (std::size_t i = 0; i < params_.size(); ++i) grads[i] += wd * params[i];
+    }
+    return f;
+  };
+  LossSums start;
+  double f = objective(params_.data(), grads_.data(), config_.diagnostics, &start);
+  sums.steps = 1;
+  if (!std::isfinite(f)) return {EpochStatus::kDiverged, 1, f};
+  sums.loss = start;
+  sums.grad_sq = dot(grads_.data(), grads_.data(), grads_.size());
+  lbfgs_->iterate(params_.data(), grads_.data(), f, learning_rate, [&](const float* x, float* g) {
+    const double value = objective(x, g, false, nullptr);
+    // A non-finite trial is simply a failed step for the line search.
+    return std::isfinite(value) ? value : std::numeric_limits<double>::infinity();
+  });
+  return {EpochStatus::kCompleted, 1};
+}
+
+LossSums Trainer::evaluate(const Dataset& d) {
+  LossSums total;
+  for (int start = 0; start < d.rows; start += batch_rows_) {
+    const int rows = std::min(batch_rows_, d.rows - start);
+    const std::size_t at = static_cast<std::size_t>(start);
+    Targets targets;
+    if (d.has_labels()) targets.labels = d.labels.data() + at;
+    else targets.dense = d.y.data() + at * static_cast<std::size_t>(d.outputs);
+    network_.forward(compute_, params_.data(), d.x.data() + at * static_cast<std::size_t>(d.inputs), rows, logits_out_);
+    const LossSums s = network_.loss_and_output_delta(compute_, config_.loss, targets, rows);
+    total.loss += s.loss;
+    total.correct += s.correct;
+    total.squared_error += s.squared_error;
   }
+  return total;
+}
 
-  ++epochs_done_;
-  const double n = static_cast<double>(data_.rows);
+void Trainer::finish_metrics(EpochMetrics& m, const Sums& sums, float learning_rate) {
   const double outputs = static_cast<double>(arch_.outputs());
-  metrics.epoch = epochs_done_;
-  metrics.loss = epoch_sums.loss / n;
-  metrics.learning_rate = learning_rate;
-  metrics.accuracy = kNaN;
-  metrics.rmse = kNaN;
-  metrics.r2 = kNaN;
-  switch (config_.loss) {
-    case Loss::kCrossEntropy: metrics.accuracy = epoch_sums.correct / n; break;
-    case Loss::kBinaryCrossEntropy: metrics.accuracy = epoch_sums.correct / (n * outputs); break;
-    case Loss::kMse:
-      metrics.rmse = std::sqrt(epoch_sums.squared_error / (n * outputs));
-      metrics.r2 = target_sum_squares_about_mean_ > 0 ? 1.0 - epoch_sums.squared_error / target_sum_squares_about_mean_ : kNaN;
-      break;
+  auto fill = [&](const LossSums& s, double n, double target_ss, double& loss, double& accuracy, double& rmse,
+                  double& r2) {
+    loss = s.loss / n;
+    accuracy = rmse = r2 = kNaN;
+    switch (config_.loss) {
+      case Loss::kCrossEntropy: accuracy = s.correct / n; break;
+      case Loss::kBinaryCrossEntropy: accuracy = s.correct / (n * outputs); break;
+      case Loss::kMse:
+        rmse = std::sqrt(s.squared_error / (n * outputs));
+        r2 = target_ss > 0 ? 1.0 - s.squared_error / target_ss : kNaN;
+        break;
+    }
+  };
+  m.epoch = epochs_done_;
+  m.learning_rate = learning_rate;
+  fill(sums.loss, static_cast<double>(data_.rows), target_ss_, m.loss, m.accuracy, m.rmse, m.r2);
+  if (validation_.rows > 0) {
+    const LossSums v = evaluate(validation_);
+    fill(v, static_cast<double>(validation_.rows), val_target_ss_, m.val_loss, m.val_accuracy, m.val_rmse, m.val_r2);
+  } else {
+    m.val_loss = m.val_accuracy = m.val_rmse = m.val_r2 = kNaN;
   }
-  metrics.layers.resize(depth);
+  m.grad_norm = config_.diagnostics || config_.clip_norm > 0 || lbfgs_
+                    ? std::sqrt(sums.grad_sq / static_cast<double>(std::max<std::int64_t>(sums.steps, 1)))
+                    : kNaN;
+  const std::size_t depth = arch_.depth();
+  m.layers.resize(depth);
   for (std::size_t l = 0; l < depth; ++l) {
-    LayerDiagnostics& d = metrics.layers[l];
+    LayerDiagnostics& d = m.layers[l];
     const LayerLayout& layout = arch_.layout(l);
     const Activation kind = arch_.layer(l).activation.kind;
     if (!config_.diagnostics) {
       d = {kNaN, kNaN, kNaN, kNaN};
       continue;
     }
-    d.grad_norm = std::sqrt(grad_sq_sum_[l] / static_cast<double>(steps));
+    d.grad_norm = std::sqrt(grad_sq_sum_[l] / static_cast<double>(std::max<std::int64_t>(sums.steps, 1)));
     d.weight_norm = std::sqrt(compute_.kernels->sum_squares(
         params_.data() + layout.weight_offset, static_cast<std::size_t>(layout.fan_in) * static_cast<std::size_t>(layout.units)));
     d.dead_fraction = kNaN;
@@ -222,16 +314,70 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
       for (std::uint8_t a : unit_active_[l]) alive += a;
       d.dead_fraction = 1.0 - static_cast<double>(alive) / layout.units;
     } else if (kind == Activation::kTanh || kind == Activation::kSigmoid) {
-      d.saturated_fraction = saturated_count_[l] / (n * layout.units);
+      d.saturated_fraction = saturated_count_[l] / (static_cast<double>(data_.rows) * layout.units);
     }
   }
-  metrics.epoch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  return {EpochStatus::kCompleted, steps, 0};
 }
 
-void Trainer::commit(Model& model) const {
+void Trainer::update_early_stopping(EpochMetrics& m) {
+  m.stop = false;
+  m.best_epoch = 0;
+  const EarlyStoppingConfig& es = config_.early_stopping;
+  if (!es.enabled) return;
+  double value = kNaN;
+  switch (es.monitor) {
+    case Monitor::kLoss: value = m.loss; break;
+    case Monitor::kValLoss: value = m.val_loss; break;
+    case Monitor::kAccuracy: value = m.accuracy; break;
+    case Monitor::kValAccuracy: value = m.val_accuracy; break;
+  }
+  const bool improved = std::isnan(best_value_) ||
+                        (lower_is_better(es.monitor) ? value < best_value_ - es.min_delta : value > best_value_ + es.min_delta);
+  if (improved && !std::isnan(value)) {
+    best_value_ = value;
+    best_epoch_ = m.epoch;
+    wait_ = 0;
+    if (es.restore_best) best_params_ = params_;
+  } else {
+    ++wait_;
+    if (wait_ >= es.patience) m.stop = true;
+  }
+  m.best_epoch = best_epoch_;
+}
+
+EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& metrics, std::uint32_t* batches_done) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto learning_rate = static_cast<float>(
+      scheduled_learning_rate(config_.schedule, schedule_state_, config_.optimizer.learning_rate, epochs_done_));
+  if (config_.diagnostics) {
+    std::fill(grad_sq_sum_.begin(), grad_sq_sum_.end(), 0.0);
+    std::fill(saturated_count_.begin(), saturated_count_.end(), 0.0);
+    for (auto& active : unit_active_) active.fill(0);
+  }
+  Sums sums;
+  const EpochOutcome outcome =
+      lbfgs_ ? run_lbfgs(sums, learning_rate) : run_minibatches(cancel, sums, learning_rate, batches_done);
+  if (outcome.status != EpochStatus::kCompleted) return outcome;
+  // A finite loss can still be followed by an update that overflows the weights; such an
+  // epoch is not committed either.
+  for (float p : params_) {
+    if (!std::isfinite(p)) return {EpochStatus::kDiverged, sums.steps, sums.loss.loss / data_.rows, true};
+  }
+  ++epochs_done_;
+  finish_metrics(metrics, sums, learning_rate);
+  update_plateau(config_.schedule, schedule_state_, config_.optimizer.learning_rate,
+                 validation_.rows > 0 ? metrics.val_loss : metrics.loss);
+  update_early_stopping(metrics);
+  metrics.epoch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return outcome;
+}
+
+void Trainer::commit(Model& model, bool final_epoch) const {
   std::lock_guard<std::mutex> lock(model.mutex());
-  std::memcpy(model.params().data(), params_.data(), sizeof(float) * params_.size());
+  const bool restore = final_epoch && config_.early_stopping.enabled && config_.early_stopping.restore_best &&
+                       !best_params_.empty();
+  const AlignedBuffer<float>& source = restore ? best_params_ : params_;
+  std::memcpy(model.params().data(), source.data(), sizeof(float) * source.size());
   auto& state = model.training_state();
   if (!state) state.emplace();
   state->epochs_done = epochs_done_;
@@ -242,6 +388,10 @@ void Trainer::commit(Model& model) const {
   for (std::size_t s = 0; s < optimizer_.state().slots.size(); ++s) {
     state->optimizer.slots[s] = optimizer_.state().slots[s];
   }
+  state->schedule = schedule_state_;
+  state->early_best = best_value_;
+  state->early_best_epoch = best_epoch_;
+  state->early_wait = wait_;
 }
 
 }  // namespace mlpstream

@@ -82,8 +82,22 @@ void TrainingRun::notify_if_waiting() {
 
 void TrainingRun::publish(const EpochMetrics& m, double elapsed_ms, std::int64_t batches) {
   double* r = channel_.ring + static_cast<std::size_t>(produced_ % channel_.capacity) * static_cast<std::size_t>(record_size_);
-  const double fixed[] = {static_cast<double>(m.epoch), m.loss, m.accuracy, m.rmse, m.r2,
-                          m.learning_rate, m.epoch_ms, elapsed_ms, static_cast<double>(batches)};
+  const double fixed[] = {static_cast<double>(m.epoch),
+                          m.loss,
+                          m.accuracy,
+                          m.rmse,
+                          m.r2,
+                          m.val_loss,
+                          m.val_accuracy,
+                          m.val_rmse,
+                          m.val_r2,
+                          m.learning_rate,
+                          m.epoch_ms,
+                          elapsed_ms,
+                          static_cast<double>(batches),
+                          m.grad_norm,
+                          m.stop ? 1.0 : 0.0,
+                          static_cast<double>(m.best_epoch)};
   static_assert(sizeof(fixed) / sizeof(fixed[0]) == kFixedRecordFields, "record layout and kRecordFields disagree");
   for (int i = 0; i < kFixedRecordFields; ++i) r[i] = fixed[i];
   r += kFixedRecordFields;
@@ -126,9 +140,11 @@ void TrainingRun::thread_main() {
         }
         return finish(State::kDiverged);
       }
-      trainer_->commit(*model_);
+      const bool last = metrics.stop || done + 1 == epochs_;
+      trainer_->commit(*model_, last);
       const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       publish(metrics, elapsed_ms, outcome.batch);
+      if (metrics.stop) break;  // early stopping
     }
     finish(State::kCompleted);
   } catch (const std::exception& e) {

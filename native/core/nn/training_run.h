@@ -29,8 +29,9 @@ namespace mlpstream {
 
 // Layout of one packed epoch record (doubles): the fixed fields, then kLayerFields per layer.
 // The binding exports these names so the TypeScript side decodes by name, not position.
-inline constexpr const char* kRecordFields[] = {"epoch",  "loss",    "accuracy", "rmse",   "r2",
-                                                "learningRate", "epochMs", "elapsedMs", "batches"};
+inline constexpr const char* kRecordFields[] = {
+    "epoch",    "loss",        "accuracy", "rmse",      "r2",       "valLoss",  "valAccuracy", "valRmse",
+    "valR2",    "learningRate", "epochMs", "elapsedMs", "batches",  "gradNorm", "stopped",     "bestEpoch"};
 inline constexpr int kFixedRecordFields = static_cast<int>(sizeof(kRecordFields) / sizeof(kRecordFields[0]));
 inline constexpr const char* kLayerRecordFields[] = {"gradNorm", "weightNorm", "deadFraction", "saturatedFraction"};
 inline constexpr int kLayerFields = static_cast<int>(sizeof(kLayerRecordFields) / sizeof(kLayerRecordFields[0]));
