@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/util/thread_pool.h"
+
 namespace mlpstream {
 
 namespace {
@@ -52,6 +54,7 @@ Trainer::Trainer(Model& model, Dataset data, Dataset validation, TrainConfig con
       best_value_(kNaN) {
   compute_.kernels = &kernels;
   compute_.pool = pool;
+  compute_.gemm.reserve(pool != nullptr ? pool->size() : 1);  // packing buffers, before the first step
   const bool lbfgs = config_.optimizer.kind == OptimizerKind::kLbfgs;
   {
     std::lock_guard<std::mutex> lock(model.mutex());
