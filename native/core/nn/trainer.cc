@@ -213,7 +213,7 @@ EpochOutcome Trainer::run_minibatches(const std::atomic<bool>& cancel, Sums& sum
       sums.grad_sq += grad_sq;
       clip(grads_.data(), grad_sq);
     }
-    optimizer_.step(params_.data(), grads_.data(), params_.size(), learning_rate);
+    optimizer_.step(*compute_.kernels, compute_.pool, params_.data(), grads_.data(), params_.size(), learning_rate);
     if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(sums.steps), __ATOMIC_RELAXED);
     sums.loss.loss += batch.loss;
     sums.loss.correct += batch.correct;
