@@ -100,6 +100,9 @@ export interface NativeSession {
   ref(): void;
   unref(): void;
   close(): void;
+  /** Streamed data: one chunk (false when both input buffers are busy: wait for a notification). */
+  feed(x: Float32Array, rows: number, y: Float32Array | null, labels: Int32Array | null): boolean;
+  endEpoch(): void;
 }
 
 export interface EpilogueSpec {
@@ -207,7 +210,7 @@ export interface NativeAddon {
   ) => NativeModel;
   NativeSession: new (
     model: NativeModel,
-    x: Float32Array,
+    x: Float32Array | null,
     rows: number,
     y: Float32Array | null,
     labels: Int32Array | null,

@@ -27,10 +27,11 @@ import {
   type TrainingSummary,
 } from './format.js';
 import { modelToONNX, type OnnxExportOptions } from './onnx.js';
-import { TrainingStream } from './train.js';
+import { TrainingStream, type ChunkSource } from './train.js';
 import { featureStatistics, resolveEarlyStopping, resolveOptimizer, resolveSchedule } from './train-options.js';
 import { splitRows, validationRows } from './split.js';
 import type {
+  DataSource,
   LayerOptions,
   WeightInitName,
   ActivationName,
@@ -213,8 +214,9 @@ export class MLP {
    * at the reader's pace; `break`, `destroy()` or the `signal` stop it before the next
    * mini-batch, leaving the weights of the last completed epoch.
    */
-  train(data: TrainingData, options: TrainOptions): TrainingStream {
-    assertObject(data, 'data');
+  train(data: TrainingData | DataSource, options: TrainOptions): TrainingStream {
+    const streaming = isDataSource(data);
+    if (!streaming) assertObject(data, 'data');
     assertObject(options, 'options');
     assertKnownKeys(options as unknown as Record<string, unknown>, 'options', [
       'epochs', 'batchSize', 'loss', 'optimizer', 'shuffle', 'seed', 'highWaterMark', 'signal', 'diagnostics', 'resume',
@@ -247,7 +249,22 @@ export class MLP {
         : assertBoolean(options.resume, 'options.resume');
     const schedule = resolveSchedule(options.schedule, (state?.epochsDone ?? 0) + epochs);
 
-    let train = this.#targets(data, loss, 'data');
+    if (streaming) {
+      const unsupported = (
+        [
+          ['validationSplit', options.validationSplit !== undefined, 'use validationData'],
+          ["batchSize 'full'", options.batchSize === 'full', 'give a number of rows'],
+          ["optimizer 'lbfgs'", lbfgs, 'it is full-batch'],
+          ['normalize', normalize && this.native.getNormalization() === null, 'the statistics need the whole data first'],
+        ] as const
+      ).find(([, used]) => used);
+      if (unsupported) {
+        throw new RangeError(`options.${unsupported[0]} needs in-memory data, not a data stream (${unsupported[2]})`);
+      }
+    }
+    let train: TargetData = streaming
+      ? { x: new Float32Array(0), rows: 0, y: null, labels: null }
+      : this.#targets(data as TrainingData, loss, 'data');
     let validation: TargetData | null = null;
     if (options.validationSplit !== undefined && options.validationData !== undefined) {
       throw new TypeError('give options.validationSplit or options.validationData, not both');
@@ -268,7 +285,7 @@ export class MLP {
 
     let batchSize: number;
     if (options.batchSize === 'full') batchSize = 0;
-    else if (options.batchSize === undefined) batchSize = lbfgs ? 0 : Math.min(DEFAULT_BATCH_SIZE, train.rows);
+    else if (options.batchSize === undefined) batchSize = lbfgs ? 0 : streaming ? DEFAULT_BATCH_SIZE : Math.min(DEFAULT_BATCH_SIZE, train.rows);
     else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
     if (lbfgs && batchSize !== 0 && batchSize < train.rows) {
       throw new RangeError("options.optimizer 'lbfgs' is full-batch: use batchSize 'full' (or leave it out)");
@@ -295,13 +312,36 @@ export class MLP {
       clipNorm,
       validation,
     };
+    const source: ChunkSource | undefined = streaming
+      ? {
+          epochs,
+          open: (epoch) => {
+            const iterable: unknown = typeof data === 'function' ? data(epoch) : data;
+            if (!isIterable(iterable)) {
+              throw new TypeError(`the data function must return an iterable of { x, y } chunks, got ${typeof iterable}`);
+            }
+            return iterable;
+          },
+          prepare: (chunk, epoch, index) => {
+            const name = `chunk ${index} of epoch ${epoch + 1}`;
+            if (typeof chunk !== 'object' || chunk === null) throw new TypeError(`${name} must be an object { x, y }`);
+            const { x } = chunk as { x?: unknown };
+            // An empty chunk (a producer's last, empty read) is skipped.
+            if ((Array.isArray(x) || x instanceof Float32Array) && x.length === 0) {
+              return { x: new Float32Array(0), rows: 0, y: null, labels: null };
+            }
+            return this.#targets(chunk as TrainingData, loss, name);
+          },
+        }
+      : undefined;
     return new TrainingStream(
-      (notify) => new native.NativeSession(this.native, train.x, train.rows, train.y, train.labels, config, notify),
+      (notify) =>
+        new native.NativeSession(this.native, streaming ? null : train.x, train.rows, train.y, train.labels, config, notify),
       {
+        source,
         highWaterMark,
         signal: options.signal,
         depth: this.layers.length,
-        rowsPerEpoch: train.rows,
         onEpoch: this.#summaryRecorder(),
       },
     );
@@ -544,6 +584,15 @@ export class MLP {
   static fromBuffer(bytes: Uint8Array): MLP {
     return MLP.fromSnapshot(decodeModel(bytes));
   }
+}
+
+function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof value === 'object' && value !== null && (Symbol.asyncIterator in value || Symbol.iterator in value);
+}
+
+/** Streamed data (a function or an iterable of chunks) rather than one { x, y } object. */
+function isDataSource(data: unknown): data is DataSource {
+  return typeof data === 'function' || (isIterable(data) && !('x' in (data as object)));
 }
 
 interface TargetData {

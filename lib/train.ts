@@ -43,6 +43,7 @@ const F = {
   gradNorm: fieldIndex(FIELDS, 'gradNorm'),
   stopped: fieldIndex(FIELDS, 'stopped'),
   bestEpoch: fieldIndex(FIELDS, 'bestEpoch'),
+  samples: fieldIndex(FIELDS, 'samples'),
 };
 /** Optional numeric fields: present in the metrics only when not NaN. */
 const OPTIONAL = ['accuracy', 'rmse', 'r2', 'valLoss', 'valAccuracy', 'valRmse', 'valR2', 'gradNorm'] as const;
@@ -53,8 +54,9 @@ const L = {
   saturatedFraction: fieldIndex(LAYER_FIELDS, 'saturatedFraction'),
 };
 
-function decodeRecord(r: Float64Array, base: number, depth: number, rows: number): EpochMetrics {
+function decodeRecord(r: Float64Array, base: number, depth: number): EpochMetrics {
   const epochMs = r[base + F.epochMs]!;
+  const rows = r[base + F.samples]!;
   const layers: LayerDiagnostics[] = [];
   let at = base + FIELDS.length;
   for (let l = 0; l < depth; l++, at += LAYER_FIELDS.length) {
@@ -85,13 +87,30 @@ function decodeRecord(r: Float64Array, base: number, depth: number, rows: number
   return m;
 }
 
+/** One chunk of streamed training data, converted and checked. */
+export interface PreparedChunk {
+  x: Float32Array;
+  rows: number;
+  y: Float32Array | null;
+  labels: Int32Array | null;
+}
+
+/** Where streamed training data comes from: a fresh iterable of chunks per epoch. */
+export interface ChunkSource {
+  epochs: number;
+  open(epoch: number): AsyncIterable<unknown> | Iterable<unknown>;
+  /** Converts and checks one chunk (throws TypeError/RangeError naming it). */
+  prepare(chunk: unknown, epoch: number, index: number): PreparedChunk;
+}
+
 export interface TrainingStreamOptions {
   highWaterMark: number;
   signal?: AbortSignal;
   depth: number;
-  rowsPerEpoch: number;
   /** Called with each epoch's metrics as it leaves the native run (before the reader sees it). */
   onEpoch?: (metrics: EpochMetrics) => void;
+  /** Training data that streams in (the session was created without in-memory data). */
+  source?: ChunkSource;
 }
 
 /** A Readable (object mode) of EpochMetrics, one per epoch. Created by MLP.train(). */
@@ -103,11 +122,13 @@ export class TrainingStream extends Readable {
   readonly #recordSize: number;
   readonly #marks: number;
   readonly #depth: number;
-  readonly #rows: number;
   /** Records taken from the ring (and pushed), modulo 2^32 like the native counters. */
   #taken = 0;
   #pushed = 0;
   #waiting = false;
+  /** Outstanding reasons to keep the process alive (waiting for epochs, for an input buffer). */
+  #refs = 0;
+  #slotWaiter: (() => void) | null = null;
   #onDestroyed: (() => void) | null = null;
   /**
    * An error that ends the run (divergence, native failure) is raised only after the reader
@@ -123,7 +144,6 @@ export class TrainingStream extends Readable {
     super({ objectMode: true, highWaterMark: options.highWaterMark });
     this.#marks = options.highWaterMark;
     this.#depth = options.depth;
-    this.#rows = options.rowsPerEpoch;
     this.#signal = options.signal;
     this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
@@ -138,6 +158,77 @@ export class TrainingStream extends Readable {
     if (this.#signal) {
       if (this.#signal.aborted) queueMicrotask(this.#onAbort);
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    if (options.source) {
+      this.#feed(options.source).catch((error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))));
+    }
+  }
+
+  #ref(): void {
+    if (this.#refs++ === 0) this.#session?.ref();
+  }
+
+  #unref(): void {
+    if (--this.#refs === 0) this.#session?.unref();
+  }
+
+  get #stopped(): boolean {
+    return this.#session === null || this.#onDestroyed !== null;
+  }
+
+  /**
+   * Hands streamed data to the run, epoch by epoch: each chunk is copied once into one of the
+   * run's two input buffers while it trains on the other; when both are busy we wait for the
+   * run to free one.
+   */
+  async #feed(source: ChunkSource): Promise<void> {
+    for (let epoch = 0; epoch < source.epochs; epoch++) {
+      if (this.#stopped) return;
+      const iterable = source.open(epoch);
+      const iterator =
+        Symbol.asyncIterator in Object(iterable)
+          ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+          : (iterable as Iterable<unknown>)[Symbol.iterator]();
+      let rows = 0;
+      let finished = false;
+      try {
+        for (let index = 0; ; index++) {
+          const step = await iterator.next();
+          if (this.#stopped) return;
+          if (step.done) {
+            finished = true;
+            break;
+          }
+          const chunk = source.prepare(step.value, epoch, index);
+          if (chunk.rows === 0) continue;
+          rows += chunk.rows;
+          while (!this.#session!.feed(chunk.x, chunk.rows, chunk.y, chunk.labels)) {
+            await new Promise<void>((resolve) => {
+              this.#slotWaiter = resolve;
+              this.#ref();
+            });
+            if (this.#stopped) return;
+          }
+        }
+      } finally {
+        if (!finished) await iterator.return?.();
+      }
+      if (rows === 0) {
+        throw new RangeError(
+          `the training data gave no rows in epoch ${epoch + 1}` +
+            (epoch > 0 ? '; an iterator can be read only once: pass a function that returns a fresh iterable per epoch' : ''),
+        );
+      }
+      this.#session!.endEpoch();
+    }
+  }
+
+  #releaseSlotWaiter(): void {
+    const waiter = this.#slotWaiter;
+    if (waiter) {
+      this.#slotWaiter = null;
+      this.#unref();
+      waiter();
     }
   }
 
@@ -186,8 +277,9 @@ export class TrainingStream extends Readable {
   #onNotify(): void {
     if (this.#waiting) {
       this.#waiting = false;
-      this.#session?.unref();
+      this.#unref();
     }
+    this.#releaseSlotWaiter();
     this.#pump();
   }
 
@@ -204,7 +296,7 @@ export class TrainingStream extends Readable {
       while (this.#taken !== produced) {
         if (!destroying) {
           const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
-          const metrics = decodeRecord(this.#ring, base, this.#depth, this.#rows);
+          const metrics = decodeRecord(this.#ring, base, this.#depth);
           this.#onEpoch?.(metrics);
           this.push(metrics);
           this.#pushed++;
@@ -225,7 +317,7 @@ export class TrainingStream extends Readable {
       Atomics.store(control, W.consumerWaiting, 1);
       if (Atomics.load(control, W.produced) === produced && Atomics.load(control, W.state) === RunState.Running) {
         this.#waiting = true;
-        session.ref();
+        this.#ref();
         return;
       }
       Atomics.store(control, W.consumerWaiting, 0);
@@ -244,10 +336,11 @@ export class TrainingStream extends Readable {
     const outcome = state === RunState.Diverged || state === RunState.Failed ? session.outcome() : {};
     if (this.#waiting) {
       this.#waiting = false;
-      session.unref();
+      this.#unref();
     }
     session.close();
     this.#session = null;
+    this.#releaseSlotWaiter();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const onDestroyed = this.#onDestroyed;
     if (onDestroyed) {

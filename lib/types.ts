@@ -108,6 +108,18 @@ export interface EarlyStoppingOptions {
 export type Matrix = number[][] | Float32Array;
 export type Labels = number[] | Int32Array;
 
+/**
+ * Training data that does not fit in memory: chunks of rows (`{ x, y }`, any number of rows
+ * each) from an async (or sync) iterable, or from a function that returns a fresh iterable for
+ * each epoch (needed for more than one epoch, unless the iterable can be iterated again).
+ * Mini-batches run across chunk boundaries as over one array of the same rows; shuffling, when
+ * on, is within each chunk (across chunks it is the producer's business).
+ */
+export type DataSource =
+  | AsyncIterable<TrainingData>
+  | Iterable<TrainingData>
+  | ((epoch: number) => AsyncIterable<TrainingData> | Iterable<TrainingData>);
+
 export interface TrainingData {
   /** Rows of inputs: number[][] or a flat row-major Float32Array. */
   x: Matrix;

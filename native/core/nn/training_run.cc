@@ -42,6 +42,7 @@ void TrainingRun::wake() {
 
 void TrainingRun::cancel() {
   cancel_.store(true);
+  if (ChunkQueue* source = trainer_->source()) source->interrupt();
   wake();
 }
 
@@ -97,7 +98,8 @@ void TrainingRun::publish(const EpochMetrics& m, double elapsed_ms, std::int64_t
                           static_cast<double>(batches),
                           m.grad_norm,
                           m.stop ? 1.0 : 0.0,
-                          static_cast<double>(m.best_epoch)};
+                          static_cast<double>(m.best_epoch),
+                          static_cast<double>(m.samples)};
   static_assert(sizeof(fixed) / sizeof(fixed[0]) == kFixedRecordFields, "record layout and kRecordFields disagree");
   for (int i = 0; i < kFixedRecordFields; ++i) r[i] = fixed[i];
   r += kFixedRecordFields;

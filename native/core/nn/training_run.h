@@ -31,7 +31,8 @@ namespace mlpstream {
 // The binding exports these names so the TypeScript side decodes by name, not position.
 inline constexpr const char* kRecordFields[] = {
     "epoch",    "loss",        "accuracy", "rmse",      "r2",       "valLoss",  "valAccuracy", "valRmse",
-    "valR2",    "learningRate", "epochMs", "elapsedMs", "batches",  "gradNorm", "stopped",     "bestEpoch"};
+    "valR2",    "learningRate", "epochMs", "elapsedMs", "batches",  "gradNorm", "stopped",     "bestEpoch",
+    "samples"};
 inline constexpr int kFixedRecordFields = static_cast<int>(sizeof(kRecordFields) / sizeof(kRecordFields[0]));
 inline constexpr const char* kLayerRecordFields[] = {"gradNorm", "weightNorm", "deadFraction", "saturatedFraction"};
 inline constexpr int kLayerFields = static_cast<int>(sizeof(kLayerRecordFields) / sizeof(kLayerRecordFields[0]));
