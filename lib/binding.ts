@@ -104,6 +104,9 @@ export interface NativeSession {
   close(): void;
   /** Drops the references to the training arrays if the thread no longer reads them; true if so. */
   releaseInputs(): boolean;
+  /** Streamed data: one chunk (false when both input buffers are busy: wait for a notification). */
+  feed(x: Float32Array, rows: number, y: Float32Array | null, labels: Int32Array | null): boolean;
+  endEpoch(): void;
 }
 
 export interface EpilogueSpec {
@@ -150,7 +153,54 @@ export interface NativeTesting {
     c: Float32Array,
     ldc: number,
     epilogue: EpilogueSpec | null,
+    path?: number,
   ): Float32Array;
+  logSoftmaxRows(isa: string, z: Float32Array, rows: number, cols: number): Float32Array;
+  optimizerUpdate(
+    isa: string,
+    kind: 'sgd' | 'adam' | 'rmsprop',
+    params: Float32Array,
+    grads: Float32Array,
+    slot0: Float32Array | null,
+    slot1: Float32Array | null,
+    step: NativeOptimizerStep,
+  ): { params: Float32Array; slot0: Float32Array | null; slot1: Float32Array | null };
+  /** Times `reps` rounds of `calls` products in native code; returns each round's seconds. */
+  benchGemm(
+    isa: string,
+    threads: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    calls: number,
+    reps: number,
+    path: number,
+    epilogue?: number,
+  ): Float64Array;
+  /** Runs the table's FMA loop on `threads` threads at once. */
+  fmaPeak(isa: string, threads: number, iterations: number): { flops: number; seconds: number };
+  gemmBlocking(isa: string): { mr: number; nr: number; mc: number; kc: number; nc: number };
+  /** Several threads share one pool at once; returns how many results differed from the one-thread result. */
+  sharedPoolGemm(isa: string, threads: number, callers: number, rounds: number): number;
+  /** The W2 training step in native code; median microseconds per phase. */
+  profileStep(isa: string, threads: number, steps: number, rows: number): Record<string, number>;
+}
+
+/** One optimizer update's hyper-parameters (KernelTable's OptimizerStep). */
+export interface NativeOptimizerStep {
+  learningRate?: number;
+  weightDecay?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  decoupled?: boolean;
+  beta1?: number;
+  beta2?: number;
+  stepSize?: number;
+  bias2Sqrt?: number;
+  rho?: number;
+  epsilon?: number;
 }
 
 export interface NativeAddon {
@@ -160,10 +210,11 @@ export interface NativeAddon {
     activations: number[],
     slopes: number[],
     seed: number,
+    inits?: number[],
   ) => NativeModel;
   NativeSession: new (
     model: NativeModel,
-    x: Float32Array,
+    x: Float32Array | null,
     rows: number,
     y: Float32Array | null,
     labels: Int32Array | null,
@@ -200,8 +251,11 @@ export interface NativeAddon {
     cOffset: number,
     ldc: number,
   ): void;
+  sgemmAsync(...args: Parameters<NativeAddon['sgemm']>): Promise<Float32Array>;
   kernelName(): string;
   getThreads(): number;
+  setThreads(threads: number): void;
+  defaultThreads(): number;
   testing: NativeTesting;
 }
 

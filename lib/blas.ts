@@ -27,24 +27,28 @@ function overlaps(x: Float32Array, xFrom: number, xLen: number, y: Float32Array,
   return a0 < b0 + yLen * 4 && b0 < a0 + xLen * 4;
 }
 
-/**
- * C = alpha * op(A) * op(B) + beta * C, row-major float32, where op(A) is m x k and op(B) is
- * k x n. Validates every size against the arrays; C must not overlap A or B.
- */
-export function sgemm(
+type SgemmArgs = [
+  boolean, boolean, number, number, number, number,
+  Float32Array, number, number, Float32Array, number, number,
+  number, Float32Array, number, number,
+];
+
+/** Validates one sgemm call and returns the native argument list. */
+function prepare(
+  fn: string,
   m: number,
   n: number,
   k: number,
   a: Float32Array,
   b: Float32Array,
   c: Float32Array,
-  options: SgemmOptions = {},
-): Float32Array {
+  options: SgemmOptions,
+): SgemmArgs {
   assertInteger(m, 'm', 0, 2 ** 31 - 1);
   assertInteger(n, 'n', 0, 2 ** 31 - 1);
   assertInteger(k, 'k', 0, 2 ** 31 - 1);
   for (const [name, v] of [['a', a], ['b', b], ['c', c]] as const) {
-    if (!(v instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array`);
+    if (!(v instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array`);
   }
   assertObject(options, 'options');
   assertKnownKeys(options as Record<string, unknown>, 'options', [
@@ -74,16 +78,68 @@ export function sgemm(
   for (const [name, array, offset, elements, shape] of need) {
     if (offset + elements > array.length) {
       throw new RangeError(
-        `${name} has ${array.length} elements; ${shape} from offset ${offset} needs ${offset + elements}`,
+        `${fn}: ${name} has ${array.length} elements; ${shape} from offset ${offset} needs ${offset + elements}`,
       );
     }
   }
   const cSpan = span(m, n, ldc);
   if (overlaps(c, offC, cSpan, a, offA, span(aRows, aCols, lda)) || overlaps(c, offC, cSpan, b, offB, span(bRows, bCols, ldb))) {
-    throw new RangeError('c overlaps a or b; the output must be a separate array');
+    throw new RangeError(`${fn}: c overlaps a or b; the output must be a separate array`);
   }
-  native.sgemm(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+  return [transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc];
+}
+
+/**
+ * C = alpha * op(A) * op(B) + beta * C, row-major float32, where op(A) is m x k and op(B) is
+ * k x n. Validates every size against the arrays; C must not overlap A or B. Runs on the
+ * calling thread with this process's compute threads (see setThreads) and returns c.
+ */
+export function sgemm(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  options: SgemmOptions = {},
+): Float32Array {
+  native.sgemm(...prepare('sgemm', m, n, k, a, b, c, options));
   return c;
+}
+
+/**
+ * sgemm off the main thread: validates like sgemm, copies the parts of a, b and c it reads,
+ * computes on a background thread and writes the result into c before resolving with it.
+ * The arrays may be changed (or transferred) meanwhile without harm; if c was detached by
+ * then, the promise rejects. Worth it for large products; small ones are cheaper synchronous.
+ */
+export function sgemmAsync(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  options: SgemmOptions = {},
+): Promise<Float32Array> {
+  try {
+    return native.sgemmAsync(...prepare('sgemmAsync', m, n, k, a, b, c, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Number of threads the native code computes with (training, prediction, sgemm): defaults to
+ * the physical cores. Results are bit-identical for any setting: work is split over output
+ * tiles only.
+ */
+export function setThreads(threads: number): void {
+  native.setThreads(assertInteger(threads, 'threads', 1, 256));
+}
+
+export function getThreads(): number {
+  return native.getThreads();
 }
 
 /** Name of the kernel set in use: 'avx512', 'avx2' or 'portable'. */

@@ -1,6 +1,6 @@
 export { MLP, loadModel } from './model.js';
 export { TrainingStream } from './train.js';
-export { sgemm, kernelName, type SgemmOptions } from './blas.js';
+export { sgemm, sgemmAsync, setThreads, getThreads, kernelName, type SgemmOptions } from './blas.js';
 export {
   AbortError,
   MlpstreamError,

@@ -27,10 +27,13 @@ import {
   type TrainingSummary,
 } from './format.js';
 import { modelToONNX, type OnnxExportOptions } from './onnx.js';
-import { TrainingStream } from './train.js';
+import { TrainingStream, type ChunkSource } from './train.js';
 import { featureStatistics, resolveEarlyStopping, resolveOptimizer, resolveSchedule } from './train-options.js';
 import { splitRows, validationRows } from './split.js';
 import type {
+  DataSource,
+  LayerOptions,
+  WeightInitName,
   ActivationName,
   EpochMetrics,
   LayerSummary,
@@ -57,6 +60,7 @@ import {
 
 const DEFAULT_HIGH_WATER_MARK = 16;
 const DEFAULT_PROGRESS_INTERVAL = 100;
+const WEIGHT_INITS: readonly WeightInitName[] = ['glorotUniform', 'glorotNormal', 'heUniform', 'heNormal'];
 const DEFAULT_BATCH_SIZE = 32;
 
 function defaultLoss(output: ActivationName): LossName {
@@ -87,7 +91,7 @@ function normalizeLayers(value: unknown): LayerSummary[] {
   return value.map((raw: unknown, l: number): LayerSummary => {
     const name = `options.layers[${l}]`;
     assertObject(raw, name);
-    assertKnownKeys(raw, name, ['units', 'activation', 'leakySlope']);
+    assertKnownKeys(raw, name, ['units', 'activation', 'leakySlope', 'init']);
     const units = assertInteger(raw.units, `${name}.units`, 1, MAX_UNITS);
     const activation = raw.activation === undefined ? 'relu' : assertOneOf(raw.activation, `${name}.activation`, ACTIVATIONS);
     if (activation === 'softmax' && l !== value.length - 1) {
@@ -134,6 +138,9 @@ export class MLP {
       this.layers.map((l) => activationCode(l.activation)),
       this.layers.map((l) => l.leakySlope ?? DEFAULT_LEAKY_SLOPE),
       this.seed,
+      (options.layers as LayerOptions[]).map((l, i) =>
+        l.init === undefined ? 0 : 1 + WEIGHT_INITS.indexOf(assertOneOf(l.init, `options.layers[${i}].init`, WEIGHT_INITS)),
+      ),
     );
     if (options.classes !== undefined) this.classes = options.classes;
   }
@@ -208,8 +215,9 @@ export class MLP {
    * at the reader's pace; `break`, `destroy()` or the `signal` stop it before the next
    * mini-batch, leaving the weights of the last completed epoch.
    */
-  train(data: TrainingData, options: TrainOptions): TrainingStream {
-    assertObject(data, 'data');
+  train(data: TrainingData | DataSource, options: TrainOptions): TrainingStream {
+    const streaming = isDataSource(data);
+    if (!streaming) assertObject(data, 'data');
     assertObject(options, 'options');
     assertKnownKeys(options as unknown as Record<string, unknown>, 'options', [
       'epochs', 'batchSize', 'loss', 'optimizer', 'shuffle', 'seed', 'highWaterMark', 'signal', 'diagnostics', 'resume',
@@ -254,7 +262,22 @@ export class MLP {
     // ends the stream), not here: that would hold up the event loop. Not when the rows are split
     // or their statistics learnt here first (those read every row on this thread anyway).
     const deferChecks = options.validationSplit === undefined && !normalize;
-    let train = this.#targets(data, loss, 'data', deferChecks);
+    if (streaming) {
+      const unsupported = (
+        [
+          ['validationSplit', options.validationSplit !== undefined, 'use validationData'],
+          ["batchSize 'full'", options.batchSize === 'full', 'give a number of rows'],
+          ["optimizer 'lbfgs'", lbfgs, 'it is full-batch'],
+          ['normalize', normalize && this.native.getNormalization() === null, 'the statistics need the whole data first'],
+        ] as const
+      ).find(([, used]) => used);
+      if (unsupported) {
+        throw new RangeError(`options.${unsupported[0]} needs in-memory data, not a data stream (${unsupported[2]})`);
+      }
+    }
+    let train: TargetData = streaming
+      ? { x: new Float32Array(0), rows: 0, y: null, labels: null }
+      : this.#targets(data as TrainingData, loss, 'data', deferChecks);
     let validation: TargetData | null = null;
     if (options.validationSplit !== undefined && options.validationData !== undefined) {
       throw new TypeError('give options.validationSplit or options.validationData, not both');
@@ -275,7 +298,7 @@ export class MLP {
 
     let batchSize: number;
     if (options.batchSize === 'full') batchSize = 0;
-    else if (options.batchSize === undefined) batchSize = lbfgs ? 0 : Math.min(DEFAULT_BATCH_SIZE, train.rows);
+    else if (options.batchSize === undefined) batchSize = lbfgs ? 0 : streaming ? DEFAULT_BATCH_SIZE : Math.min(DEFAULT_BATCH_SIZE, train.rows);
     else batchSize = assertInteger(options.batchSize, 'options.batchSize', 1, 2 ** 31 - 1);
     if (lbfgs && batchSize !== 0 && batchSize < train.rows) {
       throw new RangeError("options.optimizer 'lbfgs' is full-batch: use batchSize 'full' (or leave it out)");
@@ -302,16 +325,39 @@ export class MLP {
       clipNorm,
       validation,
     };
+    const source: ChunkSource | undefined = streaming
+      ? {
+          epochs,
+          open: (epoch) => {
+            const iterable: unknown = typeof data === 'function' ? data(epoch) : data;
+            if (!isIterable(iterable)) {
+              throw new TypeError(`the data function must return an iterable of { x, y } chunks, got ${typeof iterable}`);
+            }
+            return iterable;
+          },
+          prepare: (chunk, epoch, index) => {
+            const name = `chunk ${index} of epoch ${epoch + 1}`;
+            if (typeof chunk !== 'object' || chunk === null) throw new TypeError(`${name} must be an object { x, y }`);
+            const { x } = chunk as { x?: unknown };
+            // An empty chunk (a producer's last, empty read) is skipped.
+            if ((Array.isArray(x) || x instanceof Float32Array) && x.length === 0) {
+              return { x: new Float32Array(0), rows: 0, y: null, labels: null };
+            }
+            return this.#targets(chunk as TrainingData, loss, name);
+          },
+        }
+      : undefined;
     return new TrainingStream(
-      (notify) => new native.NativeSession(this.native, train.x, train.rows, train.y, train.labels, config, notify),
+      (notify) =>
+        new native.NativeSession(this.native, streaming ? null : train.x, train.rows, train.y, train.labels, config, notify),
       {
+        source,
         highWaterMark,
         signal: options.signal,
         depth: this.layers.length,
-        rowsPerEpoch: train.rows,
         onEpoch: this.#summaryRecorder(),
         epochsBefore: state?.epochsDone ?? 0,
-        batchRows: batchSize === 0 ? train.rows : Math.min(batchSize, train.rows),
+        batchRows: streaming ? batchSize : batchSize === 0 ? train.rows : Math.min(batchSize, train.rows),
         onProgress: options.onProgress,
         progressInterval,
       },
@@ -555,6 +601,15 @@ export class MLP {
   static fromBuffer(bytes: Uint8Array): MLP {
     return MLP.fromSnapshot(decodeModel(bytes));
   }
+}
+
+function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof value === 'object' && value !== null && (Symbol.asyncIterator in value || Symbol.iterator in value);
+}
+
+/** Streamed data (a function or an iterable of chunks) rather than one { x, y } object. */
+function isDataSource(data: unknown): data is DataSource {
+  return typeof data === 'function' || (isIterable(data) && !('x' in (data as object)));
 }
 
 interface TargetData {

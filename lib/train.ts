@@ -43,6 +43,7 @@ const F = {
   gradNorm: fieldIndex(FIELDS, 'gradNorm'),
   stopped: fieldIndex(FIELDS, 'stopped'),
   bestEpoch: fieldIndex(FIELDS, 'bestEpoch'),
+  samples: fieldIndex(FIELDS, 'samples'),
 };
 /** Optional numeric fields: present in the metrics only when not NaN. */
 const OPTIONAL = ['accuracy', 'rmse', 'r2', 'valLoss', 'valAccuracy', 'valRmse', 'valR2', 'gradNorm'] as const;
@@ -53,8 +54,9 @@ const L = {
   saturatedFraction: fieldIndex(LAYER_FIELDS, 'saturatedFraction'),
 };
 
-function decodeRecord(r: Float64Array, base: number, depth: number, rows: number): EpochMetrics {
+function decodeRecord(r: Float64Array, base: number, depth: number): EpochMetrics {
   const epochMs = r[base + F.epochMs]!;
+  const rows = r[base + F.samples]!;
   const layers: LayerDiagnostics[] = [];
   let at = base + FIELDS.length;
   for (let l = 0; l < depth; l++, at += LAYER_FIELDS.length) {
@@ -85,11 +87,26 @@ function decodeRecord(r: Float64Array, base: number, depth: number, rows: number
   return m;
 }
 
+/** One chunk of streamed training data, converted and checked. */
+export interface PreparedChunk {
+  x: Float32Array;
+  rows: number;
+  y: Float32Array | null;
+  labels: Int32Array | null;
+}
+
+/** Where streamed training data comes from: a fresh iterable of chunks per epoch. */
+export interface ChunkSource {
+  epochs: number;
+  open(epoch: number): AsyncIterable<unknown> | Iterable<unknown>;
+  /** Converts and checks one chunk (throws TypeError/RangeError naming it). */
+  prepare(chunk: unknown, epoch: number, index: number): PreparedChunk;
+}
+
 export interface TrainingStreamOptions {
   highWaterMark: number;
   signal?: AbortSignal;
   depth: number;
-  rowsPerEpoch: number;
   /** Called with each epoch's metrics as it leaves the native run (before the reader sees it). */
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Epochs the model had trained before this run (the first epoch of the run is this + 1). */
@@ -99,6 +116,8 @@ export interface TrainingStreamOptions {
   onProgress?: (progress: TrainingProgress) => void;
   /** Milliseconds between progress reports. */
   progressInterval: number;
+  /** Training data that streams in (the session was created without in-memory data). */
+  source?: ChunkSource;
 }
 
 /** How far back the progress rate looks (ms). */
@@ -113,20 +132,22 @@ class ProgressMeter {
   readonly #points: { t: number; batches: number }[] = [];
   #lastEpoch = 0;
   #lastBatches = -1;
+  #pointsEpoch = 0;
 
   constructor(
     readonly control: Int32Array,
     readonly epochsBefore: number,
     readonly batchRows: number,
-    readonly rows: number,
     readonly started: number,
   ) {}
 
   /** The progress to report now, or null when nothing moved since the last report. */
   sample(now: number): TrainingProgress | null {
     const control = this.control;
+    // The run says when it has its data in hand (big arrays are copied on its thread first).
+    if (Atomics.load(control, W.inputsCopied) !== 1) return null;
+    // 0 when the data streams in: the length of an epoch is not known beforehand.
     const perEpoch = Atomics.load(control, W.batchesPerEpoch);
-    if (perEpoch <= 0) return null; // still loading the data
     // produced is read on both sides of batchesDone: an epoch that ended in between would mix
     // two epochs' counts. (The run clears batchesDone before it publishes an epoch.)
     const produced = Atomics.load(control, W.produced) >>> 0;
@@ -136,8 +157,15 @@ class ProgressMeter {
     // Within one epoch the count only grows (a read between the clearing and the publication
     // of an epoch could show 0 for an instant).
     if (epoch === this.#lastEpoch && done < this.#lastBatches) done = this.#lastBatches;
-    done = Math.min(Math.max(done, 0), perEpoch);
-    const batches = produced * perEpoch + done;
+    done = Math.max(done, 0);
+    if (perEpoch > 0) done = Math.min(done, perEpoch);
+    // Batches over the whole run, for the rate: epochs already done count whole (streamed
+    // epochs, of unknown length, count from the start of the current one).
+    const batches = perEpoch > 0 ? produced * perEpoch + done : done;
+    if (perEpoch === 0 && epoch !== this.#pointsEpoch) {
+      this.#points.length = 0;
+      this.#pointsEpoch = epoch;
+    }
     const points = this.#points;
     if (Atomics.load(control, W.threadSleeping) === 1) {
       // Paused by backpressure: the time asleep is not training time.
@@ -153,13 +181,12 @@ class ProgressMeter {
     const batchesPerMs = (last.batches - first.batches) / (last.t - first.t);
     this.#lastEpoch = epoch;
     this.#lastBatches = done;
-    const rowsPerBatch = Math.min(this.batchRows, this.rows);
     return {
       epoch,
       batchesDone: done,
       batchesPerEpoch: perEpoch,
-      samplesPerSecond: batchesPerMs * rowsPerBatch * 1000,
-      etaMs: batchesPerMs > 0 ? (perEpoch - done) / batchesPerMs : Infinity,
+      samplesPerSecond: batchesPerMs * this.batchRows * 1000,
+      etaMs: perEpoch === 0 ? NaN : batchesPerMs > 0 ? (perEpoch - done) / batchesPerMs : Infinity,
       elapsedMs: now - this.started,
     };
   }
@@ -192,11 +219,13 @@ export class TrainingStream extends Readable {
   readonly #recordSize: number;
   readonly #marks: number;
   readonly #depth: number;
-  readonly #rows: number;
   /** Records taken from the ring (and pushed), modulo 2^32 like the native counters. */
   #taken = 0;
   #pushed = 0;
   #waiting = false;
+  /** Outstanding reasons to keep the process alive (waiting for epochs, for an input buffer). */
+  #refs = 0;
+  #slotWaiter: (() => void) | null = null;
   #onDestroyed: (() => void) | null = null;
   /**
    * An error that ends the run (divergence, native failure) is raised only after the reader
@@ -217,7 +246,6 @@ export class TrainingStream extends Readable {
     super({ objectMode: true, highWaterMark: options.highWaterMark });
     this.#marks = options.highWaterMark;
     this.#depth = options.depth;
-    this.#rows = options.rowsPerEpoch;
     this.#signal = options.signal;
     this.#onEpoch = options.onEpoch;
     this.#onAbort = () => this.destroy(new AbortError('training was aborted', { cause: this.#signal?.reason }));
@@ -233,7 +261,7 @@ export class TrainingStream extends Readable {
     this.#recordSize = FIELDS.length + LAYER_FIELDS.length * this.#depth;
     this.#capacity = this.#ring.length / this.#recordSize;
     Atomics.store(this.#control, W.allowed, this.#marks);
-    this.#meter = new ProgressMeter(this.#control, options.epochsBefore, options.batchRows, this.#rows, performance.now());
+    this.#meter = new ProgressMeter(this.#control, options.epochsBefore, options.batchRows, performance.now());
     this.#progressInterval = options.progressInterval;
     if (options.onProgress) this.on('progress', options.onProgress);
     // Progress is sampled only while someone listens for it.
@@ -245,6 +273,77 @@ export class TrainingStream extends Readable {
     if (this.#signal) {
       if (this.#signal.aborted) queueMicrotask(this.#onAbort);
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    if (options.source) {
+      this.#feed(options.source).catch((error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))));
+    }
+  }
+
+  #ref(): void {
+    if (this.#refs++ === 0) this.#session?.ref();
+  }
+
+  #unref(): void {
+    if (--this.#refs === 0) this.#session?.unref();
+  }
+
+  get #stopped(): boolean {
+    return this.#session === null || this.#onDestroyed !== null;
+  }
+
+  /**
+   * Hands streamed data to the run, epoch by epoch: each chunk is copied once into one of the
+   * run's two input buffers while it trains on the other; when both are busy we wait for the
+   * run to free one.
+   */
+  async #feed(source: ChunkSource): Promise<void> {
+    for (let epoch = 0; epoch < source.epochs; epoch++) {
+      if (this.#stopped) return;
+      const iterable = source.open(epoch);
+      const iterator =
+        Symbol.asyncIterator in Object(iterable)
+          ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+          : (iterable as Iterable<unknown>)[Symbol.iterator]();
+      let rows = 0;
+      let finished = false;
+      try {
+        for (let index = 0; ; index++) {
+          const step = await iterator.next();
+          if (this.#stopped) return;
+          if (step.done) {
+            finished = true;
+            break;
+          }
+          const chunk = source.prepare(step.value, epoch, index);
+          if (chunk.rows === 0) continue;
+          rows += chunk.rows;
+          while (!this.#session!.feed(chunk.x, chunk.rows, chunk.y, chunk.labels)) {
+            await new Promise<void>((resolve) => {
+              this.#slotWaiter = resolve;
+              this.#ref();
+            });
+            if (this.#stopped) return;
+          }
+        }
+      } finally {
+        if (!finished) await iterator.return?.();
+      }
+      if (rows === 0) {
+        throw new RangeError(
+          `the training data gave no rows in epoch ${epoch + 1}` +
+            (epoch > 0 ? '; an iterator can be read only once: pass a function that returns a fresh iterable per epoch' : ''),
+        );
+      }
+      this.#session!.endEpoch();
+    }
+  }
+
+  #releaseSlotWaiter(): void {
+    const waiter = this.#slotWaiter;
+    if (waiter) {
+      this.#slotWaiter = null;
+      this.#unref();
+      waiter();
     }
   }
 
@@ -326,8 +425,9 @@ export class TrainingStream extends Readable {
   #onNotify(): void {
     if (this.#waiting) {
       this.#waiting = false;
-      this.#session?.unref();
+      this.#unref();
     }
+    this.#releaseSlotWaiter();
     this.#pump();
   }
 
@@ -345,7 +445,7 @@ export class TrainingStream extends Readable {
       while (this.#taken !== produced) {
         if (!destroying) {
           const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
-          const metrics = decodeRecord(this.#ring, base, this.#depth, this.#rows);
+          const metrics = decodeRecord(this.#ring, base, this.#depth);
           this.#onEpoch?.(metrics);
           this.push(metrics);
           this.#pushed++;
@@ -366,7 +466,7 @@ export class TrainingStream extends Readable {
       Atomics.store(control, W.consumerWaiting, 1);
       if (Atomics.load(control, W.produced) === produced && Atomics.load(control, W.state) === RunState.Running) {
         this.#waiting = true;
-        session.ref();
+        this.#ref();
         return;
       }
       Atomics.store(control, W.consumerWaiting, 0);
@@ -386,10 +486,11 @@ export class TrainingStream extends Readable {
     this.#stopProgress();
     if (this.#waiting) {
       this.#waiting = false;
-      session.unref();
+      this.#unref();
     }
     session.close();
     this.#session = null;
+    this.#releaseSlotWaiter();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const onDestroyed = this.#onDestroyed;
     if (onDestroyed) {

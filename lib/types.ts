@@ -11,7 +11,15 @@ export interface LayerOptions {
   activation?: ActivationName;
   /** Slope of leakyRelu for negative inputs, in [0, 1). Defaults to 0.01. */
   leakySlope?: number;
+  /**
+   * How the weights start (biases start at 0). Default: 'glorotUniform' for sigmoid, tanh,
+   * linear and softmax layers, 'heNormal' for the ReLU family. Only the starting point: it is
+   * not saved with the model.
+   */
+  init?: WeightInitName;
 }
+
+export type WeightInitName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal';
 
 export interface MLPOptions {
   inputs: number;
@@ -100,6 +108,18 @@ export interface EarlyStoppingOptions {
 export type Matrix = number[][] | Float32Array;
 export type Labels = number[] | Int32Array;
 
+/**
+ * Training data that does not fit in memory: chunks of rows (`{ x, y }`, any number of rows
+ * each) from an async (or sync) iterable, or from a function that returns a fresh iterable for
+ * each epoch (needed for more than one epoch, unless the iterable can be iterated again).
+ * Mini-batches run across chunk boundaries as over one array of the same rows; shuffling, when
+ * on, is within each chunk (across chunks it is the producer's business).
+ */
+export type DataSource =
+  | AsyncIterable<TrainingData>
+  | Iterable<TrainingData>
+  | ((epoch: number) => AsyncIterable<TrainingData> | Iterable<TrainingData>);
+
 export interface TrainingData {
   /** Rows of inputs: number[][] or a flat row-major Float32Array. */
   x: Matrix;
@@ -178,12 +198,13 @@ export interface LayerDiagnostics {
 export interface TrainingProgress {
   /** The epoch in progress (1-based over the model's history, like EpochMetrics.epoch). */
   epoch: number;
-  /** Mini-batches finished in this epoch, and in one epoch. */
+  /** Mini-batches finished in this epoch. */
   batchesDone: number;
+  /** Mini-batches in one epoch; 0 when the data streams in (an epoch's length is not known). */
   batchesPerEpoch: number;
   /** Training rows a second over the last few seconds of work (time paused by backpressure excluded). */
   samplesPerSecond: number;
-  /** Estimated milliseconds until this epoch ends, at that rate. */
+  /** Estimated milliseconds until this epoch ends, at that rate (NaN when the data streams in). */
   etaMs: number;
   /** Milliseconds since the run started. */
   elapsedMs: number;

@@ -148,4 +148,21 @@ describe('initialisation', () => {
     expect(Math.max(...tanh!.weights.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / (units + units)));
     expect(relu!.bias.every((b) => b === 0)).toBe(true);
   });
+
+  it.each([
+    ['glorotUniform', 2 / (300 + 200), true],
+    ['glorotNormal', 2 / (300 + 200), false],
+    ['heUniform', 2 / 300, true],
+    ['heNormal', 2 / 300, false],
+  ] as const)('init %s has the variance of its scheme', (init, variance, uniform) => {
+    const model = new MLP({ inputs: 300, layers: [{ units: 200, activation: 'relu', init }], seed: 3 });
+    const w = model.getWeights()[0]!.weights;
+    const v = w.reduce((a, x) => a + x * x, 0) / w.length;
+    expect(v / variance).toBeGreaterThan(0.97);
+    expect(v / variance).toBeLessThan(1.03);
+    const max = Math.max(...w.map(Math.abs));
+    // Uniform draws stay within sqrt(3 variance); normal ones exceed it (about 8% of them do).
+    if (uniform) expect(max).toBeLessThanOrEqual(Math.sqrt(3 * variance));
+    else expect(max).toBeGreaterThan(Math.sqrt(3 * variance));
+  });
 });

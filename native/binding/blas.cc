@@ -1,10 +1,15 @@
-// The public mini-BLAS: sgemm on Float32Arrays. TypeScript validates sizes against the
-// arrays; here we re-check the bounds so that no call can read or write outside them.
+// The public mini-BLAS: sgemm on Float32Arrays, synchronous and async. TypeScript validates
+// sizes against the arrays; here we re-check the bounds so that no call can read or write
+// outside them.
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 
 #include "binding/addon.h"
 #include "binding/convert.h"
 #include "core/gemm/gemm.h"
+#include "core/util/aligned_buffer.h"
 
 namespace mlpstream {
 
@@ -28,43 +33,148 @@ std::size_t span(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
   return static_cast<std::size_t>((rows - 1) * ld + cols);
 }
 
+struct GemmCall {
+  bool ta = false, tb = false;
+  int m = 0, n = 0, k = 0;
+  float alpha = 1.0f, beta = 0.0f;
+  MatrixArg a{}, b{}, c{};
+  int lda = 1, ldb = 1, ldc = 1;
+  std::size_t a_span = 0, b_span = 0, c_span = 0;
+};
+
 // sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)
-Napi::Value sgemm_sync(const Napi::CallbackInfo& info) {
+GemmCall parse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 16) convert::throw_type(env, "sgemm needs 16 arguments");
-  const bool ta = convert::boolean(info[0], "transA");
-  const bool tb = convert::boolean(info[1], "transB");
+  GemmCall g;
+  g.ta = convert::boolean(info[0], "transA");
+  g.tb = convert::boolean(info[1], "transB");
   constexpr std::int64_t kMax = (std::int64_t{1} << 31) - 1;
   const std::int64_t m = convert::integer(info[2], "m", 0, kMax);
   const std::int64_t n = convert::integer(info[3], "n", 0, kMax);
   const std::int64_t k = convert::integer(info[4], "k", 0, kMax);
-  const auto alpha = static_cast<float>(convert::number(info[5], "alpha"));
-  const MatrixArg a = matrix(info[6], info[7], "a");
+  g.alpha = static_cast<float>(convert::number(info[5], "alpha"));
+  g.a = matrix(info[6], info[7], "a");
   const std::int64_t lda = convert::integer(info[8], "lda", 1, kMax);
-  const MatrixArg b = matrix(info[9], info[10], "b");
+  g.b = matrix(info[9], info[10], "b");
   const std::int64_t ldb = convert::integer(info[11], "ldb", 1, kMax);
-  const auto beta = static_cast<float>(convert::number(info[12], "beta"));
-  const MatrixArg c = matrix(info[13], info[14], "c");
+  g.beta = static_cast<float>(convert::number(info[12], "beta"));
+  g.c = matrix(info[13], info[14], "c");
   const std::int64_t ldc = convert::integer(info[15], "ldc", 1, kMax);
-  const std::int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
-  const std::int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const std::int64_t a_rows = g.ta ? k : m, a_cols = g.ta ? m : k;
+  const std::int64_t b_rows = g.tb ? n : k, b_cols = g.tb ? k : n;
   if (lda < a_cols || ldb < b_cols || ldc < n) convert::throw_range(env, "leading dimension smaller than the row width");
-  if (span(a_rows, a_cols, lda) > a.length) convert::throw_range(env, "a is too short for its shape");
-  if (span(b_rows, b_cols, ldb) > b.length) convert::throw_range(env, "b is too short for its shape");
-  if (span(m, n, ldc) > c.length) convert::throw_range(env, "c is too short for its shape");
-  if (m == 0 || n == 0) return env.Undefined();
+  g.a_span = span(a_rows, a_cols, lda);
+  g.b_span = span(b_rows, b_cols, ldb);
+  g.c_span = span(m, n, ldc);
+  if (g.a_span > g.a.length) convert::throw_range(env, "a is too short for its shape");
+  if (g.b_span > g.b.length) convert::throw_range(env, "b is too short for its shape");
+  if (g.c_span > g.c.length) convert::throw_range(env, "c is too short for its shape");
+  g.m = static_cast<int>(m);
+  g.n = static_cast<int>(n);
+  g.k = static_cast<int>(k);
+  g.lda = static_cast<int>(lda);
+  g.ldb = static_cast<int>(ldb);
+  g.ldc = static_cast<int>(ldc);
+  return g;
+}
+
+void run(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* pool, const GemmCall& g, const float* a,
+         const float* b, float* c) {
+  sgemm(kernels, workspace, pool, g.ta ? Transpose::kYes : Transpose::kNo, g.tb ? Transpose::kYes : Transpose::kNo,
+        g.m, g.n, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc);
+}
+
+Napi::Value sgemm_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const GemmCall g = parse(info);
+  if (g.m == 0 || g.n == 0) return env.Undefined();
   AddonData& data = addon_data(env);
-  GemmWorkspace workspace;
-  sgemm(*data.kernels, workspace, data.pool.get(), ta ? Transpose::kYes : Transpose::kNo,
-        tb ? Transpose::kYes : Transpose::kNo, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
-        a.data, static_cast<int>(lda), b.data, static_cast<int>(ldb), beta, c.data, static_cast<int>(ldc));
+  auto workspace = data.blas_workspaces->acquire();
+  workspace->reserve(data.pool->size());
+  run(*data.kernels, *workspace, data.pool.get(), g, g.a.data, g.b.data, g.c.data);
+  data.blas_workspaces->release(std::move(workspace));
   return env.Undefined();
+}
+
+// The async product works on native copies of A, B and C, so JS may do anything to the
+// arrays meanwhile (even transfer them); the result is copied into C on the JS thread, if C
+// is still attached, and the promise resolves with C.
+class SgemmWorker : public Napi::AsyncWorker {
+ public:
+  SgemmWorker(Napi::Env env, const GemmCall& g, Napi::Float32Array c_array, std::size_t c_offset)
+      : Napi::AsyncWorker(env, "mlpstream.sgemmAsync"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        call_(g),
+        c_offset_(c_offset) {
+    AddonData& data = addon_data(env);
+    kernels_ = data.kernels;
+    pool_ = data.pool;
+    workspaces_ = data.blas_workspaces;
+    a_.resize(g.a_span);
+    b_.resize(g.b_span);
+    c_.resize(g.c_span);
+    if (g.a_span != 0) std::memcpy(a_.data(), g.a.data, g.a_span * sizeof(float));
+    if (g.b_span != 0) std::memcpy(b_.data(), g.b.data, g.b_span * sizeof(float));
+    if (g.c_span != 0) std::memcpy(c_.data(), g.c.data, g.c_span * sizeof(float));
+    c_ref_ = Napi::Persistent(c_array);
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      if (call_.m == 0 || call_.n == 0) return;
+      auto workspace = workspaces_->acquire();
+      workspace->reserve(pool_->size());
+      run(*kernels_, *workspace, pool_.get(), call_, a_.data(), b_.data(), c_.data());
+      workspaces_->release(std::move(workspace));
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    } catch (...) {
+      SetError("sgemmAsync failed");
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Float32Array c = c_ref_.Value().As<Napi::Float32Array>();
+    if (c.ElementLength() < c_offset_ + call_.c_span || (call_.c_span != 0 && c.Data() == nullptr)) {
+      deferred_.Reject(Napi::Error::New(env, "c was detached or shrunk while sgemmAsync ran").Value());
+      return;
+    }
+    if (call_.c_span != 0) std::memcpy(c.Data() + c_offset_, c_.data(), call_.c_span * sizeof(float));
+    deferred_.Resolve(c);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  GemmCall call_;
+  std::size_t c_offset_;
+  const KernelTable* kernels_ = nullptr;
+  std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<WorkspacePool> workspaces_;
+  AlignedBuffer<float> a_, b_, c_;
+  Napi::Reference<Napi::Float32Array> c_ref_;
+};
+
+Napi::Value sgemm_async(const Napi::CallbackInfo& info) {
+  const GemmCall g = parse(info);
+  auto c_array = info[13].As<Napi::Float32Array>();
+  const auto c_offset = static_cast<std::size_t>(info[14].As<Napi::Number>().Int64Value());
+  auto* worker = new SgemmWorker(info.Env(), g, c_array, c_offset);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace
 
 void init_blas(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New<sgemm_sync>(env, "sgemm"));
+  exports.Set("sgemmAsync", Napi::Function::New<sgemm_async>(env, "sgemmAsync"));
 }
 
 }  // namespace mlpstream

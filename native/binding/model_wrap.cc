@@ -119,7 +119,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                      });
 }
 
-// new NativeModel(inputs, units[], activationCodes[], leakySlopes[], seed)
+// new NativeModel(inputs, units[], activationCodes[], leakySlopes[], seed, initCodes[]?)
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) convert::throw_type(env, "NativeModel(inputs, units, activations, slopes, seed)");
@@ -139,6 +139,11 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     LayerSpec spec;
     spec.units = static_cast<int>(convert::integer(units.Get(l), "units", 1, kMaxUnits));
     spec.activation = activation_from(env, activations.Get(l), slopes.Get(l));
+    if (info.Length() > 5 && info[5].IsArray()) {
+      const auto inits = info[5].As<Napi::Array>();
+      if (inits.Length() != units.Length()) convert::throw_range(env, "inits must have one entry per layer");
+      spec.init = static_cast<WeightInit>(convert::integer(inits.Get(l), "init code", 0, 4));
+    }
     layers.push_back(spec);
   }
   const auto seed = static_cast<std::uint64_t>(convert::integer(info[4], "seed", 0, (std::int64_t{1} << 53)));

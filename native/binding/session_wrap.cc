@@ -129,6 +129,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
                            InstanceMethod<&SessionWrap::unref>("unref"),
                            InstanceMethod<&SessionWrap::close>("close"),
                            InstanceMethod<&SessionWrap::release_inputs>("releaseInputs"),
+                           InstanceMethod<&SessionWrap::feed>("feed"),
+                           InstanceMethod<&SessionWrap::end_epoch>("endEpoch"),
                            InstanceAccessor<&SessionWrap::control>("control"),
                            InstanceAccessor<&SessionWrap::ring>("ring"),
                        });
@@ -202,11 +204,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     early.min_delta = convert::number(es.Get("minDelta"), "minDelta");
     early.restore_best = convert::boolean(es.Get("restoreBest"), "restoreBest");
 
-    // The data is copied into native memory once: the run must not depend on JS memory once
-    // it has started. Big arrays are copied by the training thread (kept referenced until
-    // then), so that train() does not stall the event loop.
-    auto training = std::make_shared<PendingDataset>(
-        dataset_from(env, *model, info[1], info[2], info[3], info[4], train.loss, "data", inputs_));
+    // Validation rows (and in-memory training rows) are copied into native memory once: the run
+    // must not depend on JS memory once it has started. Big arrays are copied by the training
+    // thread (kept referenced until then), so that train() does not stall the event loop.
     auto validation = std::make_shared<PendingDataset>();
     if (config.Get("validation").IsObject()) {
       Napi::Object v = config.Get("validation").As<Napi::Object>();
@@ -231,21 +231,48 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     control_ref_ = Napi::Persistent(control);
     ring_ref_ = Napi::Persistent(ring);
 
-    const KernelTable* kernels = data.kernels;
-    ThreadPool* pool = data.pool.get();
-    TrainingRun::Prepare prepare = [model, training, validation, train, kernels, pool,
-                                    resume](const std::atomic<bool>& cancel) -> std::unique_ptr<Trainer> {
-      if (!complete_dataset(*training, *model, cancel) || !complete_dataset(*validation, *model, cancel)) return nullptr;
-      return std::make_unique<Trainer>(*model, std::move(training->dataset), std::move(validation->dataset), train,
-                                       *kernels, pool, resume);
-    };
+    // The run's thread calls this (new epochs, a free input buffer while the stream waits); it
+    // lives until the thread is joined in shutdown().
+    auto notify = [this]() { tsfn_.NonBlockingCall(); };
+    std::unique_ptr<Trainer> trainer;  // data that streams in: built here
+    TrainingRun::Prepare prepare;      // in-memory data: built on the run's thread
+    if (info[1].IsNull()) {
+      // Data that streams in: chunks come through feed() and endEpoch().
+      // Streamed targets are always dense rows: class labels are expanded to one-hot rows as
+      // they are copied in (cross-entropy on one-hot rows equals it on labels, bit for bit),
+      // so chunks may come either way and batches can span chunks.
+      const std::atomic<bool> never{false};
+      complete_dataset(*validation, *model, never);
+      try {
+        auto source = std::make_unique<ChunkQueue>(notify);
+        source_ = source.get();
+        trainer = std::make_unique<Trainer>(*model, std::move(source), /*labels=*/false,
+                                            std::move(validation->dataset), train, *data.kernels, data.pool.get(),
+                                            resume);
+      } catch (const std::invalid_argument& e) {
+        convert::throw_range(env, e.what());
+      } catch (const InvalidData& e) {
+        convert::throw_range(env, e.what());
+      }
+    } else {
+      auto training = std::make_shared<PendingDataset>(
+          dataset_from(env, *model, info[1], info[2], info[3], info[4], train.loss, "data", inputs_));
+      const KernelTable* kernels = data.kernels;
+      ThreadPool* pool = data.pool.get();
+      prepare = [model, training, validation, train, kernels, pool,
+                 resume](const std::atomic<bool>& cancel) -> std::unique_ptr<Trainer> {
+        if (!complete_dataset(*training, *model, cancel) || !complete_dataset(*validation, *model, cancel)) {
+          return nullptr;
+        }
+        return std::make_unique<Trainer>(*model, std::move(training->dataset), std::move(validation->dataset), train,
+                                         *kernels, pool, resume);
+      };
+    }
     // Last: nothing may throw after the thread-safe function exists (it would never be released).
     tsfn_ = NotifyFunction::New(env, info[6].As<Napi::Function>(), "mlpstream training", 0, 1);
     tsfn_.Unref(env);
-    NotifyFunction tsfn = tsfn_;
-    run_ = std::make_unique<TrainingRun>(model, std::move(prepare), epochs, channel, [tsfn]() mutable {
-      tsfn.NonBlockingCall();
-    });
+    run_ = trainer ? std::make_unique<TrainingRun>(model, std::move(trainer), epochs, channel, notify)
+                   : std::make_unique<TrainingRun>(model, std::move(prepare), epochs, channel, notify);
     model_ref_ = Napi::Persistent(model_object);
     model_wrap_->claim_training(this);
     data_ = &data;
@@ -261,6 +288,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       run_->cancel();
       run_->join();
       run_.reset();
+      source_ = nullptr;
     }
     inputs_.clear();
     model_ref_.Reset();
@@ -315,6 +343,64 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return Napi::Boolean::New(info.Env(), copied);
   }
 
+  // feed(x, rows, y|null, labels|null) -> boolean: hands one chunk of streamed data to the run
+  // (copied once, into a free input buffer). False when both buffers are busy: the stream is
+  // notified when one frees up and feeds the chunk again.
+  Napi::Value feed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (source_ == nullptr || !run_) convert::throw_type(env, "this session does not take streamed data");
+    const Architecture& arch = model_wrap_->model()->architecture();
+    const auto rows = static_cast<std::size_t>(convert::integer(info[1], "rows", 1, (std::int64_t{1} << 31) - 1));
+    const std::size_t inputs = static_cast<std::size_t>(arch.inputs());
+    const std::size_t outputs = static_cast<std::size_t>(arch.outputs());
+    auto x = convert::float32_array(info[0], "x");
+    convert::require_length(x, rows * inputs, "x");
+    Napi::Float32Array y;
+    Napi::Int32Array labels;
+    const bool with_labels = info[2].IsNull() || info[2].IsUndefined();
+    if (with_labels) {
+      labels = convert::int32_array(info[3], "labels");
+      convert::require_length(labels, rows, "labels");
+      for (std::size_t i = 0; i < rows; ++i) {
+        if (labels.Data()[i] < 0 || labels.Data()[i] >= arch.outputs()) convert::throw_range(env, "label out of range");
+      }
+    } else {
+      y = convert::float32_array(info[2], "y");
+      convert::require_length(y, rows * outputs, "y");
+    }
+    Dataset* chunk = source_->acquire();
+    if (chunk == nullptr) return Napi::Boolean::New(env, false);
+    chunk->rows = static_cast<int>(rows);
+    chunk->inputs = arch.inputs();
+    chunk->outputs = arch.outputs();
+    chunk->x.resize(rows * inputs);
+    {
+      std::shared_ptr<Model> model = model_wrap_->model();
+      std::lock_guard<std::mutex> lock(model->mutex());
+      if (model->normalization()) {
+        apply_normalization(*model->normalization(), x.Data(), static_cast<int>(rows), arch.inputs(), chunk->x.data());
+      } else {
+        std::memcpy(chunk->x.data(), x.Data(), rows * inputs * sizeof(float));
+      }
+    }
+    chunk->labels.resize(0);
+    if (with_labels) {
+      chunk->y.resize(rows * outputs);
+      chunk->y.fill(0.0f);
+      for (std::size_t i = 0; i < rows; ++i) chunk->y[i * outputs + static_cast<std::size_t>(labels.Data()[i])] = 1.0f;
+    } else {
+      chunk->y.resize(rows * outputs);
+      std::memcpy(chunk->y.data(), y.Data(), rows * outputs * sizeof(float));
+    }
+    source_->push(chunk);
+    return Napi::Boolean::New(env, true);
+  }
+
+  void end_epoch(const Napi::CallbackInfo& info) {
+    if (source_ == nullptr || !run_) convert::throw_type(info.Env(), "this session does not take streamed data");
+    source_->end_epoch();
+  }
+
   Napi::Value control(const Napi::CallbackInfo& info) {
     return control_ref_.IsEmpty() ? info.Env().Null() : control_ref_.Value();
   }
@@ -350,6 +436,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   ModelWrap* model_wrap_ = nullptr;
   AddonData* data_ = nullptr;
   bool started_ = false;
+  ChunkQueue* source_ = nullptr;  // owned by the run's trainer; null for in-memory data
 };
 
 void stop_all_sessions(AddonData& data) {

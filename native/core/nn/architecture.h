@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,9 +14,14 @@
 
 namespace mlpstream {
 
+// How a layer's weights start. kAuto: Glorot-uniform for sigmoid/tanh/linear/softmax layers,
+// He-normal for the ReLU family.
+enum class WeightInit : std::uint8_t { kAuto = 0, kGlorotUniform = 1, kGlorotNormal = 2, kHeUniform = 3, kHeNormal = 4 };
+
 struct LayerSpec {
   int units = 0;
   ActivationSpec activation{};
+  WeightInit init = WeightInit::kAuto;
 };
 
 struct LayerLayout {

@@ -21,11 +21,19 @@ void Model::initialize(std::uint64_t seed) {
     const Activation kind = arch_.layer(l).activation.kind;
     float* w = params_.data() + layout.weight_offset;
     const std::size_t count = static_cast<std::size_t>(layout.fan_in) * static_cast<std::size_t>(layout.units);
-    if (kind == Activation::kRelu || kind == Activation::kLeakyRelu) {
-      const double std_dev = std::sqrt(2.0 / layout.fan_in);
+    WeightInit init = arch_.layer(l).init;
+    if (init == WeightInit::kAuto) {
+      init = kind == Activation::kRelu || kind == Activation::kLeakyRelu ? WeightInit::kHeNormal : WeightInit::kGlorotUniform;
+    }
+    // Glorot keeps the variance of activations and gradients across a layer (2 / (fan_in +
+    // fan_out)); He doubles it for ReLU, which zeroes half its inputs (2 / fan_in).
+    const bool he = init == WeightInit::kHeUniform || init == WeightInit::kHeNormal;
+    const double variance = he ? 2.0 / layout.fan_in : 2.0 / (layout.fan_in + layout.units);
+    if (init == WeightInit::kGlorotNormal || init == WeightInit::kHeNormal) {
+      const double std_dev = std::sqrt(variance);
       for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<float>(rng.normal() * std_dev);
     } else {
-      const double limit = std::sqrt(6.0 / (layout.fan_in + layout.units));
+      const double limit = std::sqrt(3.0 * variance);  // U(-a, a) has variance a^2 / 3
       for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
     }
     std::memset(params_.data() + layout.bias_offset, 0, sizeof(float) * static_cast<std::size_t>(layout.units));

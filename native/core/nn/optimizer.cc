@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/util/thread_pool.h"
+
 namespace mlpstream {
 
 int optimizer_slot_count(const OptimizerConfig& config) {
@@ -23,63 +25,54 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::size_t param_count) : c
   }
 }
 
-void Optimizer::step(float* params, const float* grads, std::size_t n, float lr) {
-  const float wd = config_.weight_decay;
+void Optimizer::step(const KernelTable& kernels, ThreadPool* pool, float* params, const float* grads, std::size_t n,
+                     float lr) {
+  if (config_.kind == OptimizerKind::kLbfgs) return;  // stepped by the trainer's line search
   ++state_.step;
-  switch (config_.kind) {
-    case OptimizerKind::kSgd: {
-      if (config_.momentum == 0.0f) {
-        for (std::size_t i = 0; i < n; ++i) params[i] -= lr * (grads[i] + wd * params[i]);
-        return;
-      }
-      // PyTorch's form: v = mu * v + g; step along g + mu * v with Nesterov, else along v.
-      const float mu = config_.momentum;
-      float* v = state_.slots[0].data();
-      for (std::size_t i = 0; i < n; ++i) {
-        const float g = grads[i] + wd * params[i];
-        v[i] = mu * v[i] + g;
-        params[i] -= lr * (config_.nesterov ? g + mu * v[i] : v[i]);
-      }
-      return;
-    }
-    case OptimizerKind::kAdam:
-    case OptimizerKind::kAdamW: {
-      const bool decoupled = config_.kind == OptimizerKind::kAdamW;
-      const float b1 = config_.beta1;
-      const float b2 = config_.beta2;
-      const double t = static_cast<double>(state_.step);
-      const float bias1 = static_cast<float>(1.0 - std::pow(static_cast<double>(b1), t));
-      const float bias2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(b2), t)));
-      const float step_size = lr / bias1;
-      const float eps = config_.epsilon;
-      float* m = state_.slots[0].data();
-      float* v = state_.slots[1].data();
-      for (std::size_t i = 0; i < n; ++i) {
-        float g = grads[i];
-        if (decoupled) {
-          params[i] -= lr * wd * params[i];
-        } else {
-          g += wd * params[i];
-        }
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-        params[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
-      }
-      return;
-    }
-    case OptimizerKind::kRmsprop: {
-      const float rho = config_.rho;
-      const float eps = config_.epsilon;
-      float* sq = state_.slots[0].data();
-      for (std::size_t i = 0; i < n; ++i) {
-        const float g = grads[i] + wd * params[i];
-        sq[i] = rho * sq[i] + (1.0f - rho) * g * g;
-        params[i] -= lr * g / (std::sqrt(sq[i]) + eps);
-      }
-      return;
-    }
-    case OptimizerKind::kLbfgs: return;  // stepped by the trainer's line search
+  OptimizerStep s;
+  s.learning_rate = lr;
+  s.weight_decay = config_.weight_decay;
+  s.epsilon = config_.epsilon;
+  s.momentum = config_.momentum;
+  s.nesterov = config_.nesterov;
+  s.rho = config_.rho;
+  s.beta1 = config_.beta1;
+  s.beta2 = config_.beta2;
+  s.decoupled = config_.kind == OptimizerKind::kAdamW;
+  if (config_.kind == OptimizerKind::kAdam || config_.kind == OptimizerKind::kAdamW) {
+    const double t = static_cast<double>(state_.step);
+    s.step_size = static_cast<float>(lr / (1.0 - std::pow(static_cast<double>(config_.beta1), t)));
+    s.bias2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(config_.beta2), t)));
   }
+  float* slot0 = state_.slots.empty() ? nullptr : state_.slots[0].data();
+  float* slot1 = state_.slots.size() > 1 ? state_.slots[1].data() : nullptr;
+  auto update = [&](std::size_t lo, std::size_t hi) {
+    const std::size_t len = hi - lo;
+    switch (config_.kind) {
+      case OptimizerKind::kSgd:
+        kernels.sgd_update(params + lo, grads + lo, slot0 != nullptr ? slot0 + lo : nullptr, len, s);
+        break;
+      case OptimizerKind::kAdam:
+      case OptimizerKind::kAdamW: kernels.adam_update(params + lo, grads + lo, slot0 + lo, slot1 + lo, len, s); break;
+      case OptimizerKind::kRmsprop: kernels.rmsprop_update(params + lo, grads + lo, slot0 + lo, len, s); break;
+      case OptimizerKind::kLbfgs: break;
+    }
+  };
+  // Below this many parameters a second thread costs more than it saves.
+  constexpr std::size_t kParallelMin = 1 << 15;
+  const int parts = pool != nullptr && n >= kParallelMin ? pool->size() : 1;
+  if (parts <= 1) {
+    update(0, n);
+    return;
+  }
+  // Slices start on 16-float (64-byte) boundaries, so no cache line is written by two threads.
+  auto slice = [&](int task, int) {
+    const std::size_t lo = (n * static_cast<std::size_t>(task) / static_cast<std::size_t>(parts)) & ~std::size_t{15};
+    const std::size_t hi =
+        task + 1 == parts ? n : (n * static_cast<std::size_t>(task + 1) / static_cast<std::size_t>(parts)) & ~std::size_t{15};
+    update(lo, hi);
+  };
+  pool->parallel_for(parts, slice);
 }
 
 }  // namespace mlpstream

@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/gemm/kernels.h"
 #include "core/util/aligned_buffer.h"
 
 namespace mlpstream {
+
+class ThreadPool;
 
 // kLbfgs is full-batch L-BFGS, driven by the trainer (core/nn/lbfgs.h), not by Optimizer::step.
 enum class OptimizerKind : std::uint8_t { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3, kLbfgs = 4 };
@@ -42,8 +45,11 @@ class Optimizer {
   OptimizerState& state() { return state_; }
   const OptimizerState& state() const { return state_; }
 
-  // One update of every parameter with the given learning rate (the schedule's value).
-  void step(float* params, const float* grads, std::size_t n, float learning_rate);
+  // One update of every parameter with the given learning rate (the schedule's value), by the
+  // table's fused update kernel, split over the pool in cache-line-aligned slices (the update
+  // is element-wise, so any split gives the same result).
+  void step(const KernelTable& kernels, ThreadPool* pool, float* params, const float* grads, std::size_t n,
+            float learning_rate);
 
  private:
   OptimizerConfig config_;

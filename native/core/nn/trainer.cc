@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+
+#include "core/util/thread_pool.h"
 
 namespace mlpstream {
 
@@ -52,6 +55,7 @@ Trainer::Trainer(Model& model, Dataset data, Dataset validation, TrainConfig con
       best_value_(kNaN) {
   compute_.kernels = &kernels;
   compute_.pool = pool;
+  compute_.gemm.reserve(pool != nullptr ? pool->size() : 1);  // packing buffers, before the first step
   const bool lbfgs = config_.optimizer.kind == OptimizerKind::kLbfgs;
   {
     std::lock_guard<std::mutex> lock(model.mutex());
@@ -75,27 +79,48 @@ Trainer::Trainer(Model& model, Dataset data, Dataset validation, TrainConfig con
       }
     }
   }
-  grads_.resize(arch_.param_count());
-  grads_.fill(0.0f);
+  labels_ = data_.has_labels();
   // L-BFGS is a full-batch method: its line search compares losses of the same data.
   batch_rows_ = lbfgs || config_.batch_size <= 0 || config_.batch_size > data_.rows ? data_.rows : config_.batch_size;
-  network_.reserve(batch_rows_);
+  epoch_rows_ = data_.rows;
   if (lbfgs) lbfgs_.emplace(arch_.param_count(), config_.optimizer.lbfgs_history);
+  if (config_.loss == Loss::kMse) target_ss_ = target_sum_squares(data_);
+  // Batches are gathered into their own buffers only when the order differs from storage order.
+  allocate(config_.shuffle && batch_rows_ < data_.rows);
+}
+
+Trainer::Trainer(Model& model, std::unique_ptr<ChunkQueue> source, bool labels, Dataset validation, TrainConfig config,
+                 const KernelTable& kernels, ThreadPool* pool, bool resume)
+    : Trainer(model, Dataset{0, model.architecture().inputs(), model.architecture().outputs(), {}, {}, {}},
+              std::move(validation), config, kernels, pool, resume) {
+  if (config_.batch_size <= 0) throw std::invalid_argument("streaming data needs a batch size");
+  if (config_.optimizer.kind == OptimizerKind::kLbfgs) throw std::invalid_argument("lbfgs needs in-memory data");
+  source_ = std::move(source);
+  labels_ = labels;
+  batch_rows_ = config_.batch_size;
+  epoch_rows_ = 0;
+  network_.reserve(batch_rows_);
+  // Rows are assembled into whole batches across chunk boundaries.
+  allocate(true);
+  target_sum_.assign(static_cast<std::size_t>(data_.outputs), 0.0);
+  target_sum_sq_.assign(static_cast<std::size_t>(data_.outputs), 0.0);
+}
+
+void Trainer::allocate(bool gathered_batches) {
+  grads_.resize(arch_.param_count());
+  grads_.fill(0.0f);
+  network_.reserve(batch_rows_);
   order_.resize(static_cast<std::size_t>(data_.rows));
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::uint32_t>(i);
-  // Batches are gathered into their own buffers only when the order differs from storage order.
-  if (config_.shuffle && batch_rows_ < data_.rows) {
+  if (gathered_batches) {
     batch_x_.resize(static_cast<std::size_t>(batch_rows_) * static_cast<std::size_t>(data_.inputs));
-    if (data_.has_labels()) {
+    if (labels_) {
       batch_labels_.resize(static_cast<std::size_t>(batch_rows_));
     } else {
       batch_y_.resize(static_cast<std::size_t>(batch_rows_) * static_cast<std::size_t>(data_.outputs));
     }
   }
-  if (config_.loss == Loss::kMse) {
-    target_ss_ = target_sum_squares(data_);
-    val_target_ss_ = target_sum_squares(validation_);
-  }
+  if (config_.loss == Loss::kMse) val_target_ss_ = target_sum_squares(validation_);
   if (config_.early_stopping.enabled && config_.early_stopping.restore_best) {
     best_params_ = params_;
     if (best_epoch_ == 0) best_epoch_ = epochs_done_;
@@ -177,10 +202,30 @@ void Trainer::clip(float* grads, double grad_sq) const {
   for (std::size_t i = 0; i < grads_.size(); ++i) grads[i] *= scale;
 }
 
+bool Trainer::train_step(const float* x, Targets targets, int rows, Sums& sums, float learning_rate,
+                         std::uint32_t* batches_done) {
+  const LossSums batch = step_gradients(params_.data(), x, targets, rows, grads_.data(), config_.diagnostics);
+  ++sums.steps;
+  if (!std::isfinite(batch.loss)) {
+    sums.loss.loss = batch.loss / rows;  // reported as the diverged loss
+    return false;
+  }
+  if (config_.diagnostics || config_.clip_norm > 0) {
+    const double grad_sq = compute_.kernels->sum_squares(grads_.data(), grads_.size());
+    sums.grad_sq += grad_sq;
+    clip(grads_.data(), grad_sq);
+  }
+  optimizer_.step(*compute_.kernels, compute_.pool, params_.data(), grads_.data(), params_.size(), learning_rate);
+  if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(sums.steps), __ATOMIC_RELAXED);
+  sums.loss.loss += batch.loss;
+  sums.loss.correct += batch.correct;
+  sums.loss.squared_error += batch.squared_error;
+  return true;
+}
+
 EpochOutcome Trainer::run_minibatches(const std::atomic<bool>& cancel, Sums& sums, float learning_rate,
                                       std::uint32_t* batches_done) {
   const bool gathered = !batch_x_.empty();
-  const bool need_norm = config_.diagnostics || config_.clip_norm > 0;
   if (config_.shuffle && batch_rows_ < data_.rows) {
     // Shuffle the identity, not last epoch's order: the order then depends on the RNG state
     // alone, which a checkpoint carries, so a resumed run sees the same batches.
@@ -195,26 +240,99 @@ EpochOutcome Trainer::run_minibatches(const std::atomic<bool>& cancel, Sums& sum
     if (gathered) {
       gather_batch(start, rows);
       x = batch_x_.data();
-      if (data_.has_labels()) targets.labels = batch_labels_.data();
+      if (labels_) targets.labels = batch_labels_.data();
       else targets.dense = batch_y_.data();
     } else {
       x = data_.x.data() + start * static_cast<std::size_t>(data_.inputs);
-      if (data_.has_labels()) targets.labels = data_.labels.data() + start;
+      if (labels_) targets.labels = data_.labels.data() + start;
       else targets.dense = data_.y.data() + start * static_cast<std::size_t>(data_.outputs);
     }
-    const LossSums batch = step_gradients(params_.data(), x, targets, rows, grads_.data(), config_.diagnostics);
-    ++sums.steps;
-    if (!std::isfinite(batch.loss)) return {EpochStatus::kDiverged, sums.steps, batch.loss / rows};
-    if (need_norm) {
-      const double grad_sq = compute_.kernels->sum_squares(grads_.data(), grads_.size());
-      sums.grad_sq += grad_sq;
-      clip(grads_.data(), grad_sq);
+    if (!train_step(x, targets, rows, sums, learning_rate, batches_done)) {
+      return {EpochStatus::kDiverged, sums.steps, sums.loss.loss};
     }
-    optimizer_.step(params_.data(), grads_.data(), params_.size(), learning_rate);
-    if (batches_done != nullptr) __atomic_store_n(batches_done, static_cast<std::uint32_t>(sums.steps), __ATOMIC_RELAXED);
-    sums.loss.loss += batch.loss;
-    sums.loss.correct += batch.correct;
-    sums.loss.squared_error += batch.squared_error;
+  }
+  return {EpochStatus::kCompleted, sums.steps};
+}
+
+EpochOutcome Trainer::run_streaming(const std::atomic<bool>& cancel, Sums& sums, float learning_rate,
+                                    std::uint32_t* batches_done) {
+  const std::size_t in = static_cast<std::size_t>(data_.inputs);
+  const std::size_t out = static_cast<std::size_t>(data_.outputs);
+  epoch_rows_ = 0;
+  std::fill(target_sum_.begin(), target_sum_.end(), 0.0);
+  std::fill(target_sum_sq_.begin(), target_sum_sq_.end(), 0.0);
+  Targets batch_targets;
+  if (labels_) batch_targets.labels = batch_labels_.data();
+  else batch_targets.dense = batch_y_.data();
+  int pending = 0;  // rows already in the batch buffers (a batch that spans chunks)
+  for (;;) {
+    Dataset* chunk = nullptr;
+    const ChunkQueue::Next next = source_->pop(chunk);
+    if (next == ChunkQueue::Next::kInterrupted) return {EpochStatus::kCancelled, sums.steps};
+    if (next == ChunkQueue::Next::kEndOfEpoch) break;
+    // Give the buffer back however this chunk ends.
+    struct Release {
+      ChunkQueue* queue;
+      Dataset* chunk;
+      ~Release() { queue->release(chunk); }
+    } release{source_.get(), chunk};
+    const int rows = chunk->rows;
+    epoch_rows_ += rows;
+    if (config_.loss == Loss::kMse) {
+      for (std::size_t i = 0; i < static_cast<std::size_t>(rows) * out; ++i) {
+        const double v = chunk->y[i];
+        target_sum_[i % out] += v;
+        target_sum_sq_[i % out] += v * v;
+      }
+    }
+    const bool shuffled = config_.shuffle && rows > 1;
+    if (shuffled) {
+      if (order_.size() < static_cast<std::size_t>(rows)) order_.resize(static_cast<std::size_t>(rows));
+      for (int i = 0; i < rows; ++i) order_[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(i);
+      rng_.shuffle(order_.data(), static_cast<std::size_t>(rows));
+    }
+    int r = 0;
+    while (r < rows) {
+      if (cancel.load(std::memory_order_relaxed)) return {EpochStatus::kCancelled, sums.steps};
+      const std::size_t at = static_cast<std::size_t>(r);
+      if (pending == 0 && !shuffled && rows - r >= batch_rows_) {
+        // A whole batch inside the chunk, in order: train on it where it lies.
+        Targets targets;
+        if (labels_) targets.labels = chunk->labels.data() + at;
+        else targets.dense = chunk->y.data() + at * out;
+        if (!train_step(chunk->x.data() + at * in, targets, batch_rows_, sums, learning_rate, batches_done)) {
+          return {EpochStatus::kDiverged, sums.steps, sums.loss.loss};
+        }
+        r += batch_rows_;
+        continue;
+      }
+      const int take = std::min(batch_rows_ - pending, rows - r);
+      for (int i = 0; i < take; ++i) {
+        const std::size_t src = shuffled ? order_[at + static_cast<std::size_t>(i)] : at + static_cast<std::size_t>(i);
+        const std::size_t dst = static_cast<std::size_t>(pending + i);
+        std::memcpy(batch_x_.data() + dst * in, chunk->x.data() + src * in, sizeof(float) * in);
+        if (labels_) batch_labels_[dst] = chunk->labels[src];
+        else std::memcpy(batch_y_.data() + dst * out, chunk->y.data() + src * out, sizeof(float) * out);
+      }
+      pending += take;
+      r += take;
+      if (pending == batch_rows_) {
+        if (!train_step(batch_x_.data(), batch_targets, pending, sums, learning_rate, batches_done)) {
+          return {EpochStatus::kDiverged, sums.steps, sums.loss.loss};
+        }
+        pending = 0;
+      }
+    }
+  }
+  if (pending > 0 && !train_step(batch_x_.data(), batch_targets, pending, sums, learning_rate, batches_done)) {
+    return {EpochStatus::kDiverged, sums.steps, sums.loss.loss};
+  }
+  if (epoch_rows_ == 0) throw std::runtime_error("the data source gave no rows for an epoch");
+  if (config_.loss == Loss::kMse) {
+    target_ss_ = 0;
+    for (std::size_t c = 0; c < out; ++c) {
+      target_ss_ += target_sum_sq_[c] - target_sum_[c] * target_sum_[c] / epoch_rows_;
+    }
   }
   return {EpochStatus::kCompleted, sums.steps};
 }
@@ -281,7 +399,8 @@ void Trainer::finish_metrics(EpochMetrics& m, const Sums& sums, float learning_r
   };
   m.epoch = epochs_done_;
   m.learning_rate = learning_rate;
-  fill(sums.loss, static_cast<double>(data_.rows), target_ss_, m.loss, m.accuracy, m.rmse, m.r2);
+  m.samples = epoch_rows_;
+  fill(sums.loss, static_cast<double>(epoch_rows_), target_ss_, m.loss, m.accuracy, m.rmse, m.r2);
   if (validation_.rows > 0) {
     const LossSums v = evaluate(validation_);
     fill(v, static_cast<double>(validation_.rows), val_target_ss_, m.val_loss, m.val_accuracy, m.val_rmse, m.val_r2);
@@ -311,7 +430,7 @@ void Trainer::finish_metrics(EpochMetrics& m, const Sums& sums, float learning_r
       for (std::uint8_t a : unit_active_[l]) alive += a;
       d.dead_fraction = 1.0 - static_cast<double>(alive) / layout.units;
     } else if (kind == Activation::kTanh || kind == Activation::kSigmoid) {
-      d.saturated_fraction = saturated_count_[l] / (static_cast<double>(data_.rows) * layout.units);
+      d.saturated_fraction = saturated_count_[l] / (static_cast<double>(epoch_rows_) * layout.units);
     }
   }
 }
@@ -352,13 +471,14 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
     for (auto& active : unit_active_) active.fill(0);
   }
   Sums sums;
-  const EpochOutcome outcome =
-      lbfgs_ ? run_lbfgs(sums, learning_rate) : run_minibatches(cancel, sums, learning_rate, batches_done);
+  const EpochOutcome outcome = lbfgs_     ? run_lbfgs(sums, learning_rate)
+                              : source_ ? run_streaming(cancel, sums, learning_rate, batches_done)
+                                        : run_minibatches(cancel, sums, learning_rate, batches_done);
   if (outcome.status != EpochStatus::kCompleted) return outcome;
   // A finite loss can still be followed by an update that overflows the weights; such an
   // epoch is not committed either.
   for (float p : params_) {
-    if (!std::isfinite(p)) return {EpochStatus::kDiverged, sums.steps, sums.loss.loss / data_.rows, true};
+    if (!std::isfinite(p)) return {EpochStatus::kDiverged, sums.steps, sums.loss.loss / std::max(epoch_rows_, 1), true};
   }
   ++epochs_done_;
   finish_metrics(metrics, sums, learning_rate);

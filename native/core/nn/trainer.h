@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/nn/chunk_queue.h"
+#include "core/nn/dataset.h"
 #include "core/nn/lbfgs.h"
 #include "core/nn/model.h"
 #include "core/nn/network.h"
@@ -20,18 +22,6 @@
 #include "core/util/rng.h"
 
 namespace mlpstream {
-
-// Training (or validation) data owned by native memory for the whole run (copied once from
-// JS), already standardised when the model standardises its inputs.
-struct Dataset {
-  int rows = 0;
-  int inputs = 0;
-  int outputs = 0;  // target width; for integer labels, the number of classes
-  AlignedBuffer<float> x;              // rows x inputs
-  AlignedBuffer<float> y;              // rows x outputs (dense targets), or empty
-  AlignedBuffer<std::int32_t> labels;  // rows (class indices), or empty
-  bool has_labels() const { return !labels.empty(); }
-};
 
 enum class Monitor : std::uint8_t { kLoss = 0, kValLoss = 1, kAccuracy = 2, kValAccuracy = 3 };
 
@@ -74,6 +64,7 @@ struct EpochMetrics {
   double val_r2 = 0;
   double learning_rate = 0;
   double epoch_ms = 0;
+  std::int64_t samples = 0;   // rows trained in the epoch
   double grad_norm = 0;       // RMS over the epoch's steps of the global gradient norm (before clipping)
   bool stop = false;          // early stopping ends the run after this epoch
   std::int64_t best_epoch = 0;  // early stopping: the best epoch so far (0 when not monitoring)
@@ -96,6 +87,15 @@ class Trainer {
   Trainer(Model& model, Dataset data, Dataset validation, TrainConfig config, const KernelTable& kernels,
           ThreadPool* pool, bool resume);
 
+  // Training data that streams in: each epoch takes chunks from `source` until its end-of-epoch
+  // mark. Mini-batches run across chunk boundaries exactly as over one array of the same rows;
+  // shuffling (when on) is within each chunk. `labels`: targets come as class indices.
+  Trainer(Model& model, std::unique_ptr<ChunkQueue> source, bool labels, Dataset validation, TrainConfig config,
+          const KernelTable& kernels, ThreadPool* pool, bool resume);
+
+  // The streaming source, or null for in-memory data.
+  ChunkQueue* source() { return source_.get(); }
+
   // Runs one epoch; checks `cancel` before every mini-batch. When `batches_done` is given,
   // stores the number of finished mini-batches there after each one (progress inside long
   // epochs; relaxed stores the consumer polls).
@@ -106,7 +106,8 @@ class Trainer {
   void commit(Model& model, bool final_epoch) const;
 
   std::int64_t epochs_done() const { return epochs_done_; }
-  std::int64_t batches_per_epoch() const { return (data_.rows + batch_rows_ - 1) / batch_rows_; }
+  // Mini-batches in one epoch; 0 when the data streams in (not known in advance).
+  std::int64_t batches_per_epoch() const { return source_ ? 0 : (data_.rows + batch_rows_ - 1) / batch_rows_; }
   const AlignedBuffer<float>& params() const { return params_; }
 
  private:
@@ -117,6 +118,12 @@ class Trainer {
   };
   EpochOutcome run_minibatches(const std::atomic<bool>& cancel, Sums& sums, float learning_rate,
                                std::uint32_t* batches_done);
+  EpochOutcome run_streaming(const std::atomic<bool>& cancel, Sums& sums, float learning_rate,
+                             std::uint32_t* batches_done);
+  // One mini-batch: gradients, clipping, update, sums. Returns false when its loss was not finite.
+  bool train_step(const float* x, Targets targets, int rows, Sums& sums, float learning_rate,
+                  std::uint32_t* batches_done);
+  void allocate(bool gathered_batches);
   EpochOutcome run_lbfgs(Sums& sums, float learning_rate);
   // Forward + loss + backward over rows [start, start + rows) of the (gathered) data at `params`.
   LossSums step_gradients(const float* params, const float* x, Targets targets, int rows, float* grads,
@@ -131,7 +138,12 @@ class Trainer {
   void update_early_stopping(EpochMetrics& metrics);
 
   const Architecture arch_;
-  Dataset data_;
+  Dataset data_;  // in memory; for streaming, only its shape (rows 0)
+  std::unique_ptr<ChunkQueue> source_;
+  bool labels_ = false;
+  int epoch_rows_ = 0;  // rows trained in the current epoch
+  std::vector<double> target_sum_;     // streaming mse: per-output sums of the epoch's targets (for R^2)
+  std::vector<double> target_sum_sq_;
   Dataset validation_;
   TrainConfig config_;
   bool logits_out_ = false;

@@ -20,6 +20,16 @@ constexpr auto kPermissionSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
+TrainingRun::TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
+                         EpochChannel channel, std::function<void()> notify)
+    : model_(std::move(model)),
+      trainer_(std::move(trainer)),
+      source_(trainer_->source()),
+      epochs_(epochs),
+      record_size_(record_size(model_->architecture().depth())),
+      channel_(channel),
+      notify_(std::move(notify)) {}
+
 TrainingRun::TrainingRun(std::shared_ptr<Model> model, Prepare prepare, std::int64_t epochs, EpochChannel channel,
                          std::function<void()> notify)
     : model_(std::move(model)),
@@ -46,6 +56,9 @@ void TrainingRun::cancel() {
     std::lock_guard<std::mutex> lock(commit_mutex_);
     cancel_.store(true);
   }
+  // A run waiting for streamed data wakes up too. (source_ is set once, before the thread
+  // starts: the trainer itself may still be under construction on the thread.)
+  if (source_ != nullptr) source_->interrupt();
   wake();
 }
 
@@ -101,7 +114,8 @@ void TrainingRun::publish(const EpochMetrics& m, double elapsed_ms, std::int64_t
                           static_cast<double>(batches),
                           m.grad_norm,
                           m.stop ? 1.0 : 0.0,
-                          static_cast<double>(m.best_epoch)};
+                          static_cast<double>(m.best_epoch),
+                          static_cast<double>(m.samples)};
   static_assert(sizeof(fixed) / sizeof(fixed[0]) == kFixedRecordFields, "record layout and kRecordFields disagree");
   for (int i = 0; i < kFixedRecordFields; ++i) r[i] = fixed[i];
   r += kFixedRecordFields;
@@ -137,9 +151,10 @@ void TrainingRun::thread_main() {
   try {
     // Load the data first (the binding left the big copies to this thread), then let the
     // consumer drop the arrays it lent us.
-    Prepare prepare = std::move(prepare_);
-    trainer_ = prepare(cancel_);
-    prepare = nullptr;
+    if (prepare_) {
+      Prepare prepare = std::move(prepare_);
+      trainer_ = prepare(cancel_);
+    }
     shared_word::store(&control[EpochChannel::kInputsCopied], 1);
     if (!trainer_) return finish(State::kCancelled);
     shared_word::store(&control[EpochChannel::kBatchesPerEpoch],

@@ -31,7 +31,8 @@ namespace mlpstream {
 // The binding exports these names so the TypeScript side decodes by name, not position.
 inline constexpr const char* kRecordFields[] = {
     "epoch",    "loss",        "accuracy", "rmse",      "r2",       "valLoss",  "valAccuracy", "valRmse",
-    "valR2",    "learningRate", "epochMs", "elapsedMs", "batches",  "gradNorm", "stopped",     "bestEpoch"};
+    "valR2",    "learningRate", "epochMs", "elapsedMs", "batches",  "gradNorm", "stopped",     "bestEpoch",
+    "samples"};
 inline constexpr int kFixedRecordFields = static_cast<int>(sizeof(kRecordFields) / sizeof(kRecordFields[0]));
 inline constexpr const char* kLayerRecordFields[] = {"gradNorm", "weightNorm", "deadFraction", "saturatedFraction"};
 inline constexpr int kLayerFields = static_cast<int>(sizeof(kLayerRecordFields) / sizeof(kLayerRecordFields[0]));
@@ -76,6 +77,9 @@ class TrainingRun {
   };
 
   // `notify` runs on the training thread; it must only schedule work (a thread-safe call).
+  // Either with a trainer built beforehand, or with one `prepare` builds on the thread.
+  TrainingRun(std::shared_ptr<Model> model, std::unique_ptr<Trainer> trainer, std::int64_t epochs,
+              EpochChannel channel, std::function<void()> notify);
   TrainingRun(std::shared_ptr<Model> model, Prepare prepare, std::int64_t epochs, EpochChannel channel,
               std::function<void()> notify);
   ~TrainingRun();
@@ -107,6 +111,7 @@ class TrainingRun {
   std::shared_ptr<Model> model_;
   Prepare prepare_;
   std::unique_ptr<Trainer> trainer_;
+  ChunkQueue* source_ = nullptr;  // the trainer's streaming source, if it was built beforehand
   const std::int64_t epochs_;
   const int record_size_;
   EpochChannel channel_;
