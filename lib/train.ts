@@ -240,6 +240,8 @@ export class TrainingStream extends Readable {
   #progressTimer: NodeJS.Timeout | null = null;
   /** The session still holds the training arrays (big ones are copied by the thread). */
   #holdsInputs = true;
+  /** The native run was started (not when the signal was aborted before train()). */
+  #started = false;
 
   /** @internal The session factory receives the notification callback the native run calls. */
   constructor(createSession: (notify: () => void) => NativeSession, options: TrainingStreamOptions) {
@@ -269,10 +271,13 @@ export class TrainingStream extends Readable {
       if (event === 'progress') queueMicrotask(() => this.#startProgress());
     });
     this.#startProgress();
-    session.start();
-    if (this.#signal) {
-      if (this.#signal.aborted) queueMicrotask(this.#onAbort);
-      else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (this.#signal?.aborted) {
+      // Aborted already: the run never starts (Node's APIs do no work for an aborted signal).
+      queueMicrotask(this.#onAbort);
+    } else {
+      session.start();
+      this.#started = true;
+      this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
     if (options.source) {
       this.#feed(options.source).catch((error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))));
@@ -414,9 +419,16 @@ export class TrainingStream extends Readable {
       callback(error);
       return;
     }
+    this.#stopProgress();
+    if (!this.#started) {
+      // No thread to wait for.
+      session.close();
+      this.#session = null;
+      callback(error);
+      return;
+    }
     // Let the native loop stop at its next mini-batch boundary, then finish closing; joining
     // here instead could block the event loop for a whole (large) batch.
-    this.#stopProgress();
     this.#onDestroyed = () => callback(error);
     session.cancel();
     this.#pump();

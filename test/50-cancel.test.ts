@@ -11,7 +11,7 @@ import { BATCH, calibrate, makeData, newModel, options, type LongRun } from './h
 
 let run: LongRun;
 beforeAll(async () => {
-  run = await calibrate(2500);
+  run = await calibrate(1500);
 });
 
 /** The bound a stop must meet: one mini-batch (as the run measures it now), plus scheduling slack. */

@@ -9,8 +9,8 @@ import { BATCH, calibrate, newModel, options, type LongRun } from './helpers/lon
 
 let run: LongRun;
 beforeAll(async () => {
-  // Epochs of about 0.8 s: several progress reports inside each.
-  run = await calibrate(800, 16);
+  // Epochs of about 0.6 s: several progress reports inside each.
+  run = await calibrate(600, 16);
 });
 
 describe("the 'progress' event", () => {
@@ -109,6 +109,28 @@ describe("the 'progress' event", () => {
     expect(after.some((g) => g.p.epoch === 3)).toBe(true);
     // The paused time does not drag the rate down: it stays near the epochs' own.
     expect(after.filter((g) => g.p.epoch === 3).every((g) => g.p.samplesPerSecond > BATCH / (run.batchMs * 4) * 1000)).toBe(true);
+  });
+
+  it('data that streams in: batches and rate, with the epoch length unknown', async () => {
+    const model = newModel();
+    const { x, y } = run.data;
+    const chunkRows = 4 * BATCH;
+    function* chunks() {
+      for (let r = 0; r < y.length; r += chunkRows) {
+        yield { x: x.subarray(r * 128, (r + chunkRows) * 128), y: y.subarray(r, r + chunkRows) };
+      }
+    }
+    const got: TrainingProgress[] = [];
+    const stream = model.train(() => chunks(), { ...options, epochs: 1, progressInterval: 30, onProgress: (p) => got.push(p) });
+    for await (const _ of stream) void _;
+    expect(got.length).toBeGreaterThan(0);
+    for (const p of got) {
+      expect(p.epoch).toBe(1);
+      expect(p.batchesPerEpoch).toBe(0);
+      expect(Number.isNaN(p.etaMs)).toBe(true);
+      expect(p.batchesDone).toBeGreaterThan(0);
+      expect(p.samplesPerSecond).toBeGreaterThan(0);
+    }
   });
 
   it('validates progressInterval and onProgress', () => {

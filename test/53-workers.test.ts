@@ -40,7 +40,7 @@ describe('worker threads', () => {
     console.log(`worker.terminate() of three training workers took ${times.join(', ')} ms`);
   });
 
-  it('workers terminated while predictAsync runs do not crash the process', () => {
+  it('workers terminated while predictAsync and sgemmAsync run do not crash the process', () => {
     const r = scenario('predict-terminate');
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ status: 0, signal: null, out: { ok: true } });

@@ -136,18 +136,29 @@ class SgemmWorker : public Napi::AsyncWorker {
     }
   }
 
+  // A product that finishes while its environment shuts down (worker.terminate()) cannot
+  // settle its promise: JS can no longer run, the call fails and node-addon-api throws. Out of
+  // this libuv callback that exception would abort the process; nobody awaits the promise then.
   void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Float32Array c = c_ref_.Value().As<Napi::Float32Array>();
-    if (c.ElementLength() < c_offset_ + call_.c_span || (call_.c_span != 0 && c.Data() == nullptr)) {
-      deferred_.Reject(Napi::Error::New(env, "c was detached or shrunk while sgemmAsync ran").Value());
-      return;
+    try {
+      Napi::Env env = Env();
+      Napi::Float32Array c = c_ref_.Value().As<Napi::Float32Array>();
+      if (c.ElementLength() < c_offset_ + call_.c_span || (call_.c_span != 0 && c.Data() == nullptr)) {
+        deferred_.Reject(Napi::Error::New(env, "c was detached or shrunk while sgemmAsync ran").Value());
+        return;
+      }
+      if (call_.c_span != 0) std::memcpy(c.Data() + c_offset_, c_.data(), call_.c_span * sizeof(float));
+      deferred_.Resolve(c);
+    } catch (const Napi::Error&) {
     }
-    if (call_.c_span != 0) std::memcpy(c.Data() + c_offset_, c_.data(), call_.c_span * sizeof(float));
-    deferred_.Resolve(c);
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;

@@ -43,8 +43,8 @@ if (mode === 'parallel') {
   own.resume();
   const times = [];
   for (let round = 0; round < 6; round++) {
-    const workers = [0, 1, 2].map((i) => start({ seed: i, rows: round === 0 ? 200_000 : 8192, epochs: 1000, units: 256 }));
-    // Round 0: as soon as train() returned (the thread is copying 51 MB); then mid-epoch.
+    const workers = [0, 1, 2].map((i) => start({ seed: i, rows: round === 0 ? 100_000 : 8192, epochs: 1000, units: 256 }));
+    // Round 0: as soon as train() returned (the thread is copying 25 MB); then mid-epoch.
     await Promise.all(workers.map((w) => firstMessage(w, round === 0 ? 'started' : 'progress')));
     const t = performance.now();
     const codes = await Promise.all(workers.map((w) => w.terminate()));

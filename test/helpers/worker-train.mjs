@@ -3,10 +3,10 @@
 //   workerData: { seed, rows, epochs, batchSize, units, mode }
 //   mode 'train'   posts { started } once train() returned, { progress } reports, { epoch } per epoch, then { done, weights }
 //   mode 'exit'    calls process.exit(3) from inside the first progress report
-//   mode 'predict' runs predictAsync on a big batch again and again
+//   mode 'predict' runs predictAsync and sgemmAsync again and again
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { MLP } = await import(workerData.dist);
+const { MLP, sgemmAsync } = await import(workerData.dist);
 const { seed = 1, rows = 2048, epochs = 3, batchSize = 16, units = 64, mode = 'train' } = workerData;
 const inputs = 64;
 const x = new Float32Array(rows * inputs);
@@ -20,8 +20,12 @@ for (let r = 0; r < rows; r++) y[r] = r % 4;
 const model = new MLP({ inputs, layers: [{ units, activation: 'relu' }, { units: 4, activation: 'softmax' }], seed });
 
 if (mode === 'predict') {
+  // Two promise-returning native calls at once, again and again (predictAsync, sgemmAsync).
+  const n = 256;
+  const a = new Float32Array(n * n).fill(0.5);
+  const c = new Float32Array(n * n);
   parentPort.postMessage({ ready: true });
-  for (;;) await model.predictAsync(x);
+  for (;;) await Promise.all([model.predictAsync(x), sgemmAsync(n, n, n, a, a, c)]);
 }
 
 const stream = model.train({ x, y }, { epochs, batchSize, progressInterval: 10, optimizer: { type: 'adam', learningRate: 0.001 } });
