@@ -175,6 +175,9 @@ class ProgressMeter {
       while (points.length > 2 && now - points[0]!.t > RATE_WINDOW_MS) points.shift();
     }
     if (epoch === this.#lastEpoch && done === this.#lastBatches) return null;
+    // Nothing of this epoch done yet: it may not even start (the run's last epoch is over, or
+    // backpressure holds it), so there is nothing to report.
+    if (done === 0 || Atomics.load(control, W.state) !== RunState.Running) return null;
     if (points.length < 2) return null; // no rate yet
     const first = points[0]!;
     const last = points[points.length - 1]!;

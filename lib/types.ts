@@ -121,7 +121,12 @@ export type DataSource =
   | ((epoch: number) => AsyncIterable<TrainingData> | Iterable<TrainingData>);
 
 export interface TrainingData {
-  /** Rows of inputs: number[][] or a flat row-major Float32Array. */
+  /**
+   * Rows of inputs: number[][] or a flat row-major Float32Array. A big Float32Array (more than
+   * 2^18 numbers, here or in y) is copied, and checked for NaN, by the run's thread before its
+   * first epoch rather than in train(): don't modify or transfer it until the stream's first
+   * epoch or 'progress' report. A NaN found there ends the stream with a RangeError.
+   */
   x: Matrix;
   /** Targets: rows of outputs (number[][] or flat Float32Array); for crossEntropy also class indices. */
   y: Matrix | Labels;

@@ -14,9 +14,14 @@ beforeAll(async () => {
   run = await calibrate(1500);
 });
 
-/** The bound a stop must meet: one mini-batch (as the run measures it now), plus scheduling slack. */
+/**
+ * The bound a stop must meet: the rest of the mini-batch under way (as the run measures it
+ * now), plus slack for the event loop to hear of it on a shared, noisy 2-core machine (the
+ * thread pool, other test files and sanitizer builds compete for the cores). Far below an epoch
+ * (also asserted): the loop does not run on to the end of the epoch.
+ */
 function stopBound(batchMs: number): number {
-  return 1.5 * batchMs + 60;
+  return 2 * batchMs + 100;
 }
 
 const batchMsOf = (p: TrainingProgress) => (BATCH / p.samplesPerSecond) * 1000;
@@ -84,6 +89,7 @@ describe('cancellation of a run whose epochs take seconds', () => {
     const stopMs = performance.now() - t0;
     const batchMs = batchMsOf(p);
     report.push(`AbortSignal: stopped in ${stopMs.toFixed(1)} ms (mini-batch ${batchMs.toFixed(1)} ms)`);
+    expect(stopMs).toBeLessThan((batchMs * run.batchesPerEpoch) / 4);
     expect(error).toBeInstanceOf(AbortError);
     expect((error as Error).name).toBe('AbortError');
     expect((error as { code: string }).code).toBe('ABORT_ERR');
@@ -119,6 +125,7 @@ describe('cancellation of a run whose epochs take seconds', () => {
     const batchMs = batchMsOf(latest!);
     report.push(`break: stopped in ${stopMs.toFixed(1)} ms (mini-batch ${batchMs.toFixed(1)} ms)`);
     expect(stopMs).toBeLessThan(stopBound(batchMs));
+    expect(stopMs).toBeLessThan((batchMs * run.batchesPerEpoch) / 4);
     expect(model.epochsTrained).toBe(1);
     expect(model.getWeights()).toEqual(weightsAtBreak);
     // The partial second epoch left no trace: same weights and state as one uninterrupted epoch.
@@ -187,6 +194,23 @@ describe('where the stop lands does not matter', () => {
     setTimeout(() => stream.destroy(boom), 5);
     await expect(collect(stream)).rejects.toBe(boom);
     expect(model.isTraining).toBe(false);
+  });
+
+  it('a NaN in a big array, found by the thread while it copies, ends the stream with the RangeError train() gives for small ones', async () => {
+    const rows = 4000; // 512,000 numbers: copied and checked on the training thread
+    const x = new Float32Array(rows * 128).fill(0.5);
+    x[3001 * 128 + 17] = NaN;
+    const model = small();
+    const t0 = performance.now();
+    const stream = model.train({ x, y: new Int32Array(rows) }, { ...opts, epochs: 3 });
+    expect(performance.now() - t0).toBeLessThan(50);
+    await expect(collect(stream)).rejects.toThrow(new RangeError('data.x[3001][17] is NaN; data must be finite (no NaN or Infinity)'));
+    expect(model.isTraining).toBe(false);
+    expect(model.epochsTrained).toBe(0);
+    // The same data, small enough to check in train(): the same error, synchronously.
+    expect(() => model.train({ x: x.subarray(3000 * 128, 3002 * 128), y: new Int32Array(2) }, { ...opts, epochs: 1 })).toThrow(
+      new RangeError('data.x[1][17] is NaN; data must be finite (no NaN or Infinity)'),
+    );
   });
 
   it('prints the measured stop latencies', () => {
