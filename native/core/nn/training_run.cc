@@ -136,70 +136,76 @@ void TrainingRun::finish(State state) {
   notify_if_waiting();
 }
 
-void TrainingRun::fail(const std::string& error, bool invalid_data) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    outcome_.error = error;
-    outcome_.invalid_data = invalid_data;
-  }
-  finish(State::kFailed);
+TrainingRun::State TrainingRun::fail(const std::string& error, bool invalid_data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  outcome_.error = error;
+  outcome_.invalid_data = invalid_data;
+  return State::kFailed;
 }
 
 void TrainingRun::thread_main() {
   ScopedFlushDenormals flush_denormals;
-  std::uint32_t* control = channel_.control;
+  State state = State::kFailed;
   try {
-    // Load the data first (the binding left the big copies to this thread), then let the
-    // consumer drop the arrays it lent us.
-    if (prepare_) {
-      Prepare prepare = std::move(prepare_);
-      trainer_ = prepare(cancel_);
-    }
-    shared_word::store(&control[EpochChannel::kInputsCopied], 1);
-    if (!trainer_) return finish(State::kCancelled);
-    shared_word::store(&control[EpochChannel::kBatchesPerEpoch],
-                       static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
-    notify_if_waiting();
-
-    const auto started = std::chrono::steady_clock::now();
-    EpochMetrics metrics;
-    for (std::int64_t done = 0; done < epochs_; ++done) {
-      if (!wait_for_permission()) return finish(State::kCancelled);
-      const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics, &control[EpochChannel::kBatchesDone]);
-      if (outcome.status == EpochStatus::kCancelled) return finish(State::kCancelled);
-      if (outcome.status == EpochStatus::kDiverged) {
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          outcome_.diverged_epoch = trainer_->epochs_done() + 1;
-          outcome_.diverged_batch = outcome.batch;
-          outcome_.diverged_loss = outcome.bad_loss;
-          outcome_.diverged_weights = outcome.bad_weights;
-        }
-        return finish(State::kDiverged);
-      }
-      const bool last = metrics.stop || done + 1 == epochs_;
-      {
-        // An epoch that ends after cancel() is not committed: cancel() promises the model
-        // stays as it was when it returned.
-        std::lock_guard<std::mutex> lock(commit_mutex_);
-        if (cancel_.load()) return finish(State::kCancelled);
-        trainer_->commit(*model_, last);
-      }
-      const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      // The next epoch's progress starts from zero; cleared before the epoch is published, so a
-      // consumer that sees the new epoch count never sees this epoch's batch count with it.
-      shared_word::store(&control[EpochChannel::kBatchesDone], 0);
-      publish(metrics, elapsed_ms, outcome.batch);
-      if (metrics.stop) break;  // early stopping
-    }
-    finish(State::kCompleted);
+    state = run();
   } catch (const InvalidData& e) {
-    fail(e.what(), true);
+    state = fail(e.what(), true);
   } catch (const std::exception& e) {
-    fail(e.what(), false);
+    state = fail(e.what(), false);
   } catch (...) {
-    fail("unknown native error", false);
+    state = fail("unknown native error", false);
   }
+  // Free the run's copy of the data here, before the consumer hears of the end: it then closes
+  // the session and joins this thread on the JS thread, and freeing hundreds of megabytes there
+  // would hold up the event loop. (A streaming trainer stays: its chunk queue is shared with the
+  // JS thread until the session closes.)
+  if (trainer_ && trainer_->source() == nullptr) trainer_.reset();
+  finish(state);
+}
+
+TrainingRun::State TrainingRun::run() {
+  std::uint32_t* control = channel_.control;
+  // Load the data first (the binding left the big copies to this thread), then let the
+  // consumer drop the arrays it lent us.
+  if (prepare_) {
+    Prepare prepare = std::move(prepare_);
+    trainer_ = prepare(cancel_);
+  }
+  shared_word::store(&control[EpochChannel::kInputsCopied], 1);
+  if (!trainer_) return State::kCancelled;
+  shared_word::store(&control[EpochChannel::kBatchesPerEpoch], static_cast<std::uint32_t>(trainer_->batches_per_epoch()));
+  notify_if_waiting();
+
+  const auto started = std::chrono::steady_clock::now();
+  EpochMetrics metrics;
+  for (std::int64_t done = 0; done < epochs_; ++done) {
+    if (!wait_for_permission()) return State::kCancelled;
+    const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics, &control[EpochChannel::kBatchesDone]);
+    if (outcome.status == EpochStatus::kCancelled) return State::kCancelled;
+    if (outcome.status == EpochStatus::kDiverged) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      outcome_.diverged_epoch = trainer_->epochs_done() + 1;
+      outcome_.diverged_batch = outcome.batch;
+      outcome_.diverged_loss = outcome.bad_loss;
+      outcome_.diverged_weights = outcome.bad_weights;
+      return State::kDiverged;
+    }
+    const bool last = metrics.stop || done + 1 == epochs_;
+    {
+      // An epoch that ends after cancel() is not committed: cancel() promises the model stays
+      // as it was when it returned.
+      std::lock_guard<std::mutex> lock(commit_mutex_);
+      if (cancel_.load()) return State::kCancelled;
+      trainer_->commit(*model_, last);
+    }
+    const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    // The next epoch's progress starts from zero; cleared before the epoch is published, so a
+    // consumer that sees the new epoch count never sees this epoch's batch count with it.
+    shared_word::store(&control[EpochChannel::kBatchesDone], 0);
+    publish(metrics, elapsed_ms, outcome.batch);
+    if (metrics.stop) break;  // early stopping
+  }
+  return State::kCompleted;
 }
 
 }  // namespace mlpstream

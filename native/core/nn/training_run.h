@@ -106,7 +106,9 @@ class TrainingRun {
   void publish(const EpochMetrics& metrics, double elapsed_ms, std::int64_t batches);
   void finish(State state);
   void notify_if_waiting();
-  void fail(const std::string& error, bool invalid_data);
+  // The run itself: loads the data, trains, and says how it ended.
+  State run();
+  State fail(const std::string& error, bool invalid_data);
 
   std::shared_ptr<Model> model_;
   Prepare prepare_;

@@ -3,12 +3,18 @@
 // has no push_back and no implicit growth: resize() is called at known points only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <type_traits>
 #include <utility>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace mlpstream {
 
@@ -73,10 +79,34 @@ class AlignedBuffer {
 
  private:
   void release() {
+    if (data_ != nullptr) return_pages(data_, capacity_ * sizeof(T));
     std::free(data_);
     data_ = nullptr;
     size_ = capacity_ = 0;
   }
+  // Hands a big buffer's pages back to the kernel a few megabytes at a time before free()
+  // unmaps it. Unmapping hundreds of megabytes in one call holds the process's memory-map lock
+  // for tens of milliseconds on these VMs, and every other thread that maps memory meanwhile
+  // (the JS thread, growing V8's heap) waits for it: a training run freeing its copy of the data
+  // stalled the event loop for ~10 ms. madvise(MADV_DONTNEED) only takes the lock for reading.
+  static void return_pages(void* p, std::size_t bytes) {
+#if defined(__linux__)
+    constexpr std::size_t kBig = std::size_t{16} << 20;
+    constexpr std::size_t kStep = std::size_t{4} << 20;
+    constexpr std::size_t kPage = 4096;
+    if (bytes < kBig) return;
+    auto begin = (reinterpret_cast<std::uintptr_t>(p) + kPage - 1) / kPage * kPage;
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) / kPage * kPage;
+    for (; begin < end; begin += kStep) {
+      const std::size_t n = std::min<std::size_t>(kStep, end - begin);
+      madvise(reinterpret_cast<void*>(begin), n, MADV_DONTNEED);
+    }
+#else
+    (void)p;
+    (void)bytes;
+#endif
+  }
+
   T* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
