@@ -291,8 +291,12 @@ export class TrainingStream extends Readable {
       wake = null;
       w?.();
     };
-    const events = ['readable', 'end', 'error', 'close'] as const;
+    const events = ['readable', 'end', 'close'] as const;
     for (const e of events) stream.on(e, onEvent);
+    // Kept for the stream's life: destroy(error) sets `errored` at once but emits 'error' on a
+    // later tick, after we may have thrown it already; an 'error' without a listener would
+    // crash the process.
+    stream.on('error', onEvent);
     const cleanup = () => {
       for (const e of events) stream.off(e, onEvent);
     };
