@@ -122,6 +122,8 @@ export class MLP {
   readonly native: NativeModel;
   #classes: readonly string[] | undefined;
   #trainingSummary: TrainingSummary | undefined;
+  /** The last epoch of a run, folded into #trainingSummary only when someone reads it. */
+  #lastEpoch: { metrics: EpochMetrics; startedAt: number; earlierMs: number } | undefined;
   /** @internal Training-state fields beyond the native core ones, kept as read from a file. */
   trainingStateExtra: { [key: string]: JsonValue } | undefined;
 
@@ -165,9 +167,24 @@ export class MLP {
 
   /** Keeps trainingSummary up to date with each epoch of a run (fields a user added are kept). */
   #summaryRecorder(): (m: EpochMetrics) => void {
-    const earlier = this.#trainingSummary?.durationMs ?? 0;
-    return (m) => {
-      const summary: TrainingSummary = { ...this.#trainingSummary, epochs: m.epoch, date: new Date().toISOString() };
+    const run = { startedAt: Date.now(), earlierMs: this.trainingSummary?.durationMs ?? 0 };
+    // Called for every epoch (microseconds apart for tiny ones): only remember the epoch.
+    return (metrics) => {
+      this.#lastEpoch = { metrics, ...run };
+    };
+  }
+
+  /** Epochs, final loss and accuracy, date... of the training that produced these weights. */
+  get trainingSummary(): Readonly<TrainingSummary> | undefined {
+    const last = this.#lastEpoch;
+    if (last) {
+      this.#lastEpoch = undefined;
+      const m = last.metrics;
+      const summary: TrainingSummary = {
+        ...this.#trainingSummary,
+        epochs: m.epoch,
+        date: new Date(last.startedAt + Math.max(0, m.elapsedMs)).toISOString(),
+      };
       for (const key of ['loss', 'accuracy', 'rmse', 'r2'] as const) {
         const value = m[key];
         if (value !== undefined && Number.isFinite(value)) summary[key] = value;
@@ -175,23 +192,21 @@ export class MLP {
       }
       if (summary.accuracy !== undefined && !(summary.accuracy >= 0 && summary.accuracy <= 1)) delete summary.accuracy;
       if (summary.rmse !== undefined && !(summary.rmse >= 0)) delete summary.rmse;
-      summary.durationMs = earlier + Math.max(0, m.elapsedMs);
+      summary.durationMs = last.earlierMs + Math.max(0, m.elapsedMs);
       this.#trainingSummary = Object.freeze(summary);
-    };
-  }
-
-  /** Epochs, final loss and accuracy, date... of the training that produced these weights. */
-  get trainingSummary(): Readonly<TrainingSummary> | undefined {
+    }
     return this.#trainingSummary;
   }
 
   set trainingSummary(value: TrainingSummary | undefined) {
     if (value === undefined) {
       this.#trainingSummary = undefined;
+      this.#lastEpoch = undefined;
       return;
     }
     const problem = summaryProblem(value);
     if (problem) throw new TypeError(problem);
+    this.#lastEpoch = undefined;
     this.#trainingSummary = Object.freeze(JSON.parse(JSON.stringify(value)) as TrainingSummary);
   }
 
@@ -522,7 +537,8 @@ export class MLP {
     };
     if (this.loss) snapshot.loss = this.loss;
     if (this.#classes) snapshot.classes = [...this.#classes];
-    if (this.#trainingSummary) snapshot.trainingSummary = this.#trainingSummary;
+    const summary = this.trainingSummary;
+    if (summary) snapshot.trainingSummary = summary;
     const norm = consistent.normalization;
     if (norm) snapshot.normalization = norm;
     const state = consistent.trainingState;

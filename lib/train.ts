@@ -16,6 +16,14 @@ import { native, RunState, type NativeSession } from './binding.js';
 import { AbortError, NativeError, TrainingDivergedError } from './errors.js';
 import type { EpochMetrics, LayerDiagnostics, TrainingProgress } from './types.js';
 
+/**
+ * After an epoch arrived, how long the stream keeps looking for the next one on each turn of
+ * the event loop (setImmediate) before it sleeps until the run notifies it. Tiny epochs arrive
+ * every microsecond or so, and a notification across threads costs tens of microseconds;
+ * long epochs stop the polling within this window, so it costs them nothing.
+ */
+const POLL_WINDOW_MS = 2;
+
 const FIELDS = native.recordLayout.fields;
 const LAYER_FIELDS = native.recordLayout.layerFields;
 const W = native.channelLayout;
@@ -167,8 +175,8 @@ class ProgressMeter {
       this.#pointsEpoch = epoch;
     }
     const points = this.#points;
-    if (Atomics.load(control, W.threadSleeping) === 1) {
-      // Paused by backpressure: the time asleep is not training time.
+    if (Atomics.load(control, W.threadSleeping) !== 0) {
+      // Paused by backpressure (asleep, or being woken): the time asleep is not training time.
       points.length = 0;
     } else if (points.length === 0 || points[points.length - 1]!.batches !== batches) {
       points.push({ t: now, batches });
@@ -226,6 +234,13 @@ export class TrainingStream extends Readable {
   #taken = 0;
   #pushed = 0;
   #waiting = false;
+  /** A setImmediate look at the ring is scheduled (see POLL_WINDOW_MS). */
+  #polling = false;
+  #lastRecordAt = 0;
+  readonly #poll = () => {
+    this.#polling = false;
+    this.#pump();
+  };
   /** Outstanding reasons to keep the process alive (waiting for epochs, for an input buffer). */
   #refs = 0;
   #slotWaiter: (() => void) | null = null;
@@ -392,7 +407,16 @@ export class TrainingStream extends Readable {
     const control = this.#control;
     if (((through - Atomics.load(control, W.allowed)) | 0) <= 0) return;
     Atomics.store(control, W.allowed, through | 0);
-    if (Atomics.load(control, W.threadSleeping) === 1) this.#session?.wake();
+    this.#wakeRun();
+  }
+
+  /**
+   * Wakes the run if it sleeps waiting for us. Only the call that moves the flag from 1
+   * (asleep) to 2 (being woken) makes the native call: until the thread runs again and clears
+   * it, further allowances need no wake-up (and a wake-up is a system call).
+   */
+  #wakeRun(): void {
+    if (Atomics.compareExchange(this.#control, W.threadSleeping, 1, 2) === 1) this.#session?.wake();
   }
 
   /** Epochs the reader has taken: pushed minus those still buffered. Exact outside read(). */
@@ -405,6 +429,85 @@ export class TrainingStream extends Readable {
     if (chunk !== null && this.#session !== null) this.#grant();
     if (this.#pendingError !== null && this.readableLength === 0) this.#raisePendingError();
     return chunk;
+  }
+
+  /**
+   * `for await` over the stream. Same contract as Readable's own iterator (errors are thrown,
+   * `break` destroys the stream), without its async generator: a plain iterator costs a
+   * fraction of a microsecond per epoch, which is what tiny epochs (XOR: under a microsecond
+   * of compute) are made of. `return()` (break) resolves once the run has stopped, so the model
+   * is free to use right after the loop.
+   */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<EpochMetrics> {
+    const stream = this;
+    let wake: (() => void) | null = null;
+    const onEvent = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const events = ['readable', 'end', 'close'] as const;
+    for (const e of events) stream.on(e, onEvent);
+    // Kept for the stream's life: destroy(error) sets `errored` at once but emits 'error' on a
+    // later tick, after we may have thrown it already; an 'error' without a listener would
+    // crash the process.
+    stream.on('error', onEvent);
+    const cleanup = () => {
+      for (const e of events) stream.off(e, onEvent);
+    };
+    const settled = (): IteratorResult<EpochMetrics> | null => {
+      const chunk = stream.destroyed ? null : (stream.read() as EpochMetrics | null);
+      if (chunk !== null) return { value: chunk, done: false };
+      const error = stream.errored;
+      if (error) {
+        cleanup();
+        throw error;
+      }
+      if (stream.readableEnded) {
+        cleanup();
+        return { value: undefined, done: true };
+      }
+      if (stream.destroyed) {
+        cleanup();
+        throw Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      }
+      return null;
+    };
+    const iterator: AsyncIterableIterator<EpochMetrics> = {
+      next() {
+        try {
+          const now = settled();
+          if (now) return Promise.resolve(now);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return new Promise((resolve, reject) => {
+          const retry = () => {
+            try {
+              const result = settled();
+              if (result) resolve(result);
+              else wake = retry;
+            } catch (error) {
+              reject(error);
+            }
+          };
+          wake = retry;
+        });
+      },
+      async return() {
+        cleanup();
+        if (!stream.closed) {
+          const closed = new Promise((resolve) => stream.once('close', resolve));
+          stream.destroy();
+          await closed;
+        }
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   override _read(): void {
@@ -457,6 +560,7 @@ export class TrainingStream extends Readable {
       const produced = Atomics.load(control, W.produced);
       // Read the state before the records: the run writes it after its last record.
       const state = Atomics.load(control, W.state) as RunState;
+      if (this.#taken !== produced) this.#lastRecordAt = performance.now();
       while (this.#taken !== produced) {
         if (!destroying) {
           const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
@@ -469,13 +573,20 @@ export class TrainingStream extends Readable {
       }
       Atomics.store(control, W.taken, this.#taken);
       // A full ring also holds the run back; it may be asleep waiting for this room.
-      if (Atomics.load(control, W.threadSleeping) === 1) session.wake();
+      this.#wakeRun();
       if (state !== RunState.Running) {
         this.#finish(state);
         return;
       }
       if (!destroying) this.#grant();
-      if (this.#waiting) return;
+      if (this.#waiting || this.#polling) return;
+      if (performance.now() - this.#lastRecordAt < POLL_WINDOW_MS) {
+        // Epochs are arriving fast (tiny epochs): look again on the next turn of the event loop
+        // instead of sleeping; a thread-safe call would cost more than several epochs.
+        this.#polling = true;
+        setImmediate(this.#poll);
+        return;
+      }
       // Nothing new: ask to be notified, then look once more (the run checks the flag after
       // publishing, we check the counters after raising it, so one of us sees the other).
       Atomics.store(control, W.consumerWaiting, 1);

@@ -166,4 +166,15 @@ describe('the metrics stream', () => {
     expect(model.getWeights().every((l) => l.weights.every(Number.isFinite))).toBe(true);
     expect(model.isTraining).toBe(false);
   });
+
+  it('an error is thrown by the iterator once and never left unhandled (its event comes a tick later)', async () => {
+    const stream = xorModel().train({ x: X, y: Y }, { ...xorOptions, epochs: 100_000 });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    stream.destroy(new Error('boom'));
+    await expect(iterator.next()).rejects.toThrow('boom');
+    // The 'error' event is emitted after this; without a listener it would crash the process.
+    await sleep(20);
+    expect(stream.destroyed).toBe(true);
+  });
 });

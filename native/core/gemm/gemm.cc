@@ -42,6 +42,28 @@ void apply_epilogue_row(const Epilogue& epilogue, int row, int col0, float* c, i
   }
 }
 
+namespace {
+
+// The plain loop for tiny products (see kGemmTinyMacs): one dot product per element.
+void gemm_tiny(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+               float beta, float* c, int ldc, const Epilogue& epilogue) {
+  for (int i = 0; i < m; ++i) {
+    float* ci = c + static_cast<std::ptrdiff_t>(i) * ldc;
+    for (int j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      for (int p = 0; p < k; ++p) {
+        const float av = ta ? a[static_cast<std::ptrdiff_t>(p) * lda + i] : a[static_cast<std::ptrdiff_t>(i) * lda + p];
+        const float bv = tb ? b[static_cast<std::ptrdiff_t>(j) * ldb + p] : b[static_cast<std::ptrdiff_t>(p) * ldb + j];
+        acc += av * bv;
+      }
+      ci[j] = beta == 0.0f ? alpha * acc : alpha * acc + beta * ci[j];
+    }
+    apply_epilogue_row(epilogue, i, 0, ci, n);
+  }
+}
+
+}  // namespace
+
 void GemmWorkspace::reserve(int slots) {
   if (slots <= this->slots()) return;
   const std::size_t a_floats = gemm_packed_a_floats();
@@ -309,6 +331,11 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
   if (m <= 0 || n <= 0) return;
   if (k < 0) k = 0;
   if (alpha == 0.0f) k = 0;  // BLAS: A and B are not read; C = beta * C (then the epilogue)
+  if (path == GemmPath::kAuto && static_cast<long>(m) * n * std::max(k, 1) <= kGemmTinyMacs) {
+    gemm_tiny(trans_a == Transpose::kYes, trans_b == Transpose::kYes, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+              epilogue);
+    return;
+  }
   Problem P;
   P.ukernel = kernels.gemm_ukernel;
   P.blk = kernels.gemm_blocking;

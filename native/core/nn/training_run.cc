@@ -11,12 +11,27 @@ namespace mlpstream {
 
 namespace {
 
+// Tells the core this is a spin-wait (x86 PAUSE / arm YIELD): less power, and the sibling
+// hyper-thread, if any, gets the pipeline.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 // How long the training thread spins before sleeping when it waits for permission. When
 // epochs take microseconds (XOR), the consumer usually grants more within a few
-// microseconds, and a futex sleep and wake would cost far more than the epoch itself. Long
-// enough to cover a turn of the consumer's event loop, short enough to be free when the
-// consumer is slow.
-constexpr auto kPermissionSpin = std::chrono::microseconds(200);
+// microseconds, and a sleep costs a system call to wake plus a reschedule, many epochs' worth.
+// 1 ms covers a turn of the consumer's event loop, a minor GC or a short preemption on a busy
+// machine (200 us did not: the thread then slept and was woken thousands of times per run);
+// against a slow consumer it costs at most 1 ms of one core per wait.
+constexpr auto kPermissionSpin = std::chrono::microseconds(1000);
+// The first part of that wait spins on the core; after it, the thread yields the core between
+// checks: when the machine has more runnable threads than cores, a pure spin can hold the core
+// the consumer needs to grant us the next epoch (measured: runs 20-100x slower under load).
+constexpr auto kPermissionSpinHot = std::chrono::microseconds(50);
 
 }  // namespace
 
@@ -79,15 +94,30 @@ bool TrainingRun::wait_for_permission() {
     return !shared_word::at_or_after(produced_, shared_word::load(&control[EpochChannel::kAllowed])) &&
            produced_ - shared_word::load(&control[EpochChannel::kTaken]) < channel_.capacity;
   };
-  const auto spin_until = std::chrono::steady_clock::now() + kPermissionSpin;
+  const auto started = std::chrono::steady_clock::now();
   while (!allowed()) {
     if (cancel_.load()) return false;
-    if (std::chrono::steady_clock::now() < spin_until) continue;
+    const auto waited = std::chrono::steady_clock::now() - started;
+    if (waited < kPermissionSpinHot) {
+      cpu_relax();
+      continue;
+    }
+    if (waited < kPermissionSpin) {
+      // Still expecting permission soon, but let another runnable thread (the consumer's,
+      // on a busy machine) have this core meanwhile.
+      std::this_thread::yield();
+      continue;
+    }
     std::unique_lock<std::mutex> lock(mutex_);
-    shared_word::store(&control[EpochChannel::kThreadSleeping], 1);
-    // Re-checked after raising the flag: either we see the consumer's new allowance, or the
-    // consumer sees the flag and calls wake(), which needs this mutex.
-    permission_.wait(lock, [&] { return cancel_.load() || allowed(); });
+    for (;;) {
+      // (Re-)raise the flag before each check: either we see the consumer's new allowance, or
+      // the consumer sees the flag (and moves it to 2) and calls wake(), which needs this mutex.
+      // A wake-up that did not make us runnable (only room in the ring, say) must leave the
+      // flag at 1 again, or the next allowance would not wake us.
+      shared_word::store(&control[EpochChannel::kThreadSleeping], 1);
+      if (cancel_.load() || allowed()) break;
+      permission_.wait(lock);
+    }
     shared_word::store(&control[EpochChannel::kThreadSleeping], 0);
   }
   return !cancel_.load();

@@ -40,18 +40,20 @@ inline constexpr int kLayerFields = static_cast<int>(sizeof(kLayerRecordFields) 
 // Memory shared with the consumer; owned by the binding (a JS ArrayBuffer kept alive for the
 // run's whole life).
 struct EpochChannel {
-  // Word indices of the control block. Counters are modulo 2^32.
+  // Word indices of the control block. Counters are modulo 2^32. Each word sits on a cache
+  // line of its own (16 words apart): the two threads write different words at epoch rate,
+  // and sharing a line would bounce it between the cores on every write.
   enum Word : int {
-    kAllowed = 0,           // consumer -> run: the run may complete epochs while produced < allowed
-    kProduced = 1,          // run -> consumer: epochs completed and written to the ring
-    kTaken = 2,             // consumer -> run: records the consumer has copied out of the ring
-    kConsumerWaiting = 3,   // consumer: 1 = found nothing, wants `notify` on the next change
-    kThreadSleeping = 4,    // run: 1 = asleep on its condition variable, wants wake()
-    kState = 5,             // run -> consumer: a TrainingRun::State, written after the last record
-    kBatchesDone = 6,       // run -> consumer: mini-batches finished in the current epoch (progress)
-    kBatchesPerEpoch = 7,   // run -> consumer: mini-batches in one epoch (0 until the data is loaded)
-    kInputsCopied = 8,      // run -> consumer: 1 = the borrowed input arrays are no longer read
-    kWords = 9,
+    kAllowed = 0 * 16,          // consumer -> run: the run may complete epochs while produced < allowed
+    kProduced = 1 * 16,         // run -> consumer: epochs completed and written to the ring
+    kTaken = 2 * 16,            // consumer -> run: records the consumer has copied out of the ring
+    kConsumerWaiting = 3 * 16,  // consumer: 1 = found nothing, wants `notify` on the next change
+    kThreadSleeping = 4 * 16,   // run: 1 = asleep on its condition variable, wants wake(); 2 = wake() is on its way
+    kState = 5 * 16,            // run -> consumer: a TrainingRun::State, written after the last record
+    kBatchesDone = 6 * 16,      // run -> consumer: mini-batches finished in the current epoch (progress)
+    kBatchesPerEpoch = 7 * 16,  // run -> consumer: mini-batches in one epoch (0: not known, streamed data)
+    kInputsCopied = 8 * 16,     // run -> consumer: 1 = the borrowed input arrays are no longer read
+    kWords = 9 * 16,
   };
   std::uint32_t* control = nullptr;
   double* ring = nullptr;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the addon for publishing and copies it to prebuilds/<platform>-<arch>/ where the
+# package's loader (pkg-prebuilds) finds it, so users install without a compiler. One x86-64
+# binary serves every x86-64 CPU: the AVX-512 / AVX2+FMA / portable kernels are chosen at run
+# time. Run on each platform/arch to publish for (linux x64 here); `npm pack` then ships them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+napi=$(node -p "require('./package.json').binary.napi_versions[0]")
+rm -rf build-prebuild
+npx cmake-js compile -O build-prebuild --CDMLPSTREAM_WERROR=ON
+npx pkg-prebuilds-copy --baseDir build-prebuild/Release --source mlpstream.node --name mlpstream --strip --napi_version "$napi"
+ls -l prebuilds/*/
