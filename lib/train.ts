@@ -53,8 +53,7 @@ const F = {
   bestEpoch: fieldIndex(FIELDS, 'bestEpoch'),
   samples: fieldIndex(FIELDS, 'samples'),
 };
-/** Optional numeric fields: present in the metrics only when not NaN. */
-const OPTIONAL = ['accuracy', 'rmse', 'r2', 'valLoss', 'valAccuracy', 'valRmse', 'valR2', 'gradNorm'] as const;
+
 const L = {
   gradNorm: fieldIndex(LAYER_FIELDS, 'gradNorm'),
   weightNorm: fieldIndex(LAYER_FIELDS, 'weightNorm'),
@@ -62,37 +61,44 @@ const L = {
   saturatedFraction: fieldIndex(LAYER_FIELDS, 'saturatedFraction'),
 };
 
+const orUndefined = (v: number): number | undefined => (Number.isNaN(v) ? undefined : v);
+
+// Every metrics object is built with the same keys in the same order (absent measures are
+// undefined): one hidden class for V8, which matters when epochs come every microsecond.
 function decodeRecord(r: Float64Array, base: number, depth: number): EpochMetrics {
   const epochMs = r[base + F.epochMs]!;
   const rows = r[base + F.samples]!;
-  const layers: LayerDiagnostics[] = [];
+  const layers: LayerDiagnostics[] = new Array(depth);
   let at = base + FIELDS.length;
   for (let l = 0; l < depth; l++, at += LAYER_FIELDS.length) {
-    const d: LayerDiagnostics = { gradNorm: r[at + L.gradNorm]!, weightNorm: r[at + L.weightNorm]! };
-    const dead = r[at + L.deadFraction]!;
-    const saturated = r[at + L.saturatedFraction]!;
-    if (!Number.isNaN(dead)) d.deadFraction = dead;
-    if (!Number.isNaN(saturated)) d.saturatedFraction = saturated;
-    layers.push(d);
+    layers[l] = {
+      gradNorm: r[at + L.gradNorm]!,
+      weightNorm: r[at + L.weightNorm]!,
+      deadFraction: orUndefined(r[at + L.deadFraction]!),
+      saturatedFraction: orUndefined(r[at + L.saturatedFraction]!),
+    };
   }
-  const m: EpochMetrics = {
+  const bestEpoch = r[base + F.bestEpoch]!;
+  return {
     epoch: r[base + F.epoch]!,
     loss: r[base + F.loss]!,
+    accuracy: orUndefined(r[base + F.accuracy]!),
+    rmse: orUndefined(r[base + F.rmse]!),
+    r2: orUndefined(r[base + F.r2]!),
+    valLoss: orUndefined(r[base + F.valLoss]!),
+    valAccuracy: orUndefined(r[base + F.valAccuracy]!),
+    valRmse: orUndefined(r[base + F.valRmse]!),
+    valR2: orUndefined(r[base + F.valR2]!),
     learningRate: r[base + F.learningRate]!,
     epochMs,
     elapsedMs: r[base + F.elapsedMs]!,
     samplesPerSecond: epochMs > 0 ? (rows * 1000) / epochMs : Infinity,
     batches: r[base + F.batches]!,
+    gradNorm: orUndefined(r[base + F.gradNorm]!),
+    bestEpoch: bestEpoch > 0 ? bestEpoch : undefined,
+    stoppedEarly: r[base + F.stopped] === 1 ? true : undefined,
     layers,
   };
-  for (const name of OPTIONAL) {
-    const v = r[base + F[name]]!;
-    if (!Number.isNaN(v)) m[name] = v;
-  }
-  const bestEpoch = r[base + F.bestEpoch]!;
-  if (bestEpoch > 0) m.bestEpoch = bestEpoch;
-  if (r[base + F.stopped] === 1) m.stoppedEarly = true;
-  return m;
 }
 
 /** One chunk of streamed training data, converted and checked. */
@@ -421,7 +427,7 @@ export class TrainingStream extends Readable {
 
   /** Epochs the reader has taken: pushed minus those still buffered. Exact outside read(). */
   #grant(): void {
-    this.#allow(this.#pushed - this.readableLength + this.#marks);
+    this.#allow((this.#direct ? this.#consumed : this.#pushed - this.readableLength) + this.#marks);
   }
 
   override read(size?: number): unknown {
@@ -433,45 +439,74 @@ export class TrainingStream extends Readable {
 
   /**
    * `for await` over the stream. Same contract as Readable's own iterator (errors are thrown,
-   * `break` destroys the stream), without its async generator: a plain iterator costs a
-   * fraction of a microsecond per epoch, which is what tiny epochs (XOR: under a microsecond
-   * of compute) are made of. `return()` (break) resolves once the run has stopped, so the model
-   * is free to use right after the loop.
+   * `break` destroys the stream, the stream is destroyed at the end), but the epochs go from the
+   * ring straight to the iterator, not through the Readable's buffer and its async generator:
+   * a fraction of a microsecond per epoch, which is what tiny epochs (XOR: under a microsecond
+   * of compute) are made of. Backpressure is the same: the run may be highWaterMark epochs
+   * ahead of what the loop has taken. Like any Readable, do not mix `for await` with 'data'
+   * listeners or pipes on the same stream. `return()` (break) resolves once the run has stopped,
+   * so the model is free to use right after the loop.
    */
   override [Symbol.asyncIterator](): AsyncIterableIterator<EpochMetrics> {
     const stream = this;
+    // Epochs already in the Readable's buffer come first.
+    const queue: EpochMetrics[] = [];
+    for (let chunk = super.read(); chunk !== null; chunk = super.read()) queue.push(chunk as EpochMetrics);
+    this.#consumed = this.#pushed - queue.length;
+    this.#direct = queue;
     let wake: (() => void) | null = null;
     const onEvent = () => {
       const w = wake;
       wake = null;
       w?.();
     };
-    const events = ['readable', 'end', 'close'] as const;
-    for (const e of events) stream.on(e, onEvent);
+    this.#directWake = onEvent;
+    stream.on('close', onEvent);
     // Kept for the stream's life: destroy(error) sets `errored` at once but emits 'error' on a
     // later tick, after we may have thrown it already; an 'error' without a listener would
     // crash the process.
     stream.on('error', onEvent);
     const cleanup = () => {
-      for (const e of events) stream.off(e, onEvent);
+      stream.off('close', onEvent);
+      stream.#directWake = null;
     };
+    let finished = false;
     const settled = (): IteratorResult<EpochMetrics> | null => {
-      const chunk = stream.destroyed ? null : (stream.read() as EpochMetrics | null);
-      if (chunk !== null) return { value: chunk, done: false };
+      if (finished) return { value: undefined, done: true };
+      // A destroyed stream hands out nothing more, like Readable's own iterator.
+      if (stream.#head < queue.length && !stream.destroyed) {
+        const value = queue[stream.#head++]!;
+        if (stream.#head > 1024 && stream.#head * 2 > queue.length) {
+          queue.splice(0, stream.#head);
+          stream.#head = 0;
+        }
+        stream.#consumed++;
+        if (stream.#session !== null) stream.#allow(stream.#consumed + stream.#marks);
+        return { value, done: false };
+      }
       const error = stream.errored;
       if (error) {
         cleanup();
         throw error;
       }
-      if (stream.readableEnded) {
+      if (stream.#pendingError !== null) {
+        stream.#raisePendingError();
+        return null; // thrown once destroy() has set it
+      }
+      if (stream.#directEnded && !stream.destroyed) {
         cleanup();
+        // End the Readable as if it had been read to the end: 'end', then (autoDestroy) 'close'.
+        if (!stream.#endPushed) stream.push(null);
+        Readable.prototype.read.call(stream, 0);
+        finished = true;
         return { value: undefined, done: true };
       }
       if (stream.destroyed) {
         cleanup();
         throw Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
       }
-      return null;
+      if (!stream.#pumping) stream.#pump();
+      return stream.#head < queue.length ? settled() : null;
     };
     const iterator: AsyncIterableIterator<EpochMetrics> = {
       next() {
@@ -496,6 +531,7 @@ export class TrainingStream extends Readable {
       },
       async return() {
         cleanup();
+        finished = true;
         if (!stream.closed) {
           const closed = new Promise((resolve) => stream.once('close', resolve));
           stream.destroy();
@@ -509,6 +545,17 @@ export class TrainingStream extends Readable {
     };
     return iterator;
   }
+
+  /** `for await` mode: epochs queue here instead of in the Readable's buffer. */
+  #direct: EpochMetrics[] | null = null;
+  #head = 0;
+  /** Epochs the `for await` loop has taken. */
+  #consumed = 0;
+  #directWake: (() => void) | null = null;
+  /** The run completed: nothing but the epochs already taken from the ring will come. */
+  #directEnded = false;
+  #endPushed = false;
+  #pumping = false;
 
   override _read(): void {
     if (this.#session === null || this.#onDestroyed !== null) return;
@@ -551,6 +598,21 @@ export class TrainingStream extends Readable {
 
   /** Moves finished records from the ring into the stream; handles the end of the run. */
   #pump(): void {
+    const before = this.#pushed;
+    this.#pumping = true;
+    try {
+      this.#pumpRing();
+    } finally {
+      this.#pumping = false;
+    }
+    // A `for await` loop waiting for epochs (or for the end) looks again when there is
+    // something new, on a microtask so it never runs inside this pump.
+    const wake = this.#directWake;
+    const news = this.#pushed !== before || this.#session === null || this.#pendingError !== null;
+    if (wake !== null && this.#direct !== null && news) queueMicrotask(wake);
+  }
+
+  #pumpRing(): void {
     const session = this.#session;
     if (session === null) return;
     const control = this.#control;
@@ -566,7 +628,8 @@ export class TrainingStream extends Readable {
           const base = (this.#taken >>> 0) % this.#capacity * this.#recordSize;
           const metrics = decodeRecord(this.#ring, base, this.#depth);
           this.#onEpoch?.(metrics);
-          this.push(metrics);
+          if (this.#direct) this.#direct.push(metrics);
+          else this.push(metrics);
           this.#pushed++;
         }
         this.#taken = (this.#taken + 1) | 0;
@@ -596,7 +659,7 @@ export class TrainingStream extends Readable {
         return;
       }
       Atomics.store(control, W.consumerWaiting, 0);
-      if (!destroying && this.readableLength >= this.#marks) return;
+      if (!destroying && !this.#direct && this.readableLength >= this.#marks) return;
     }
   }
 
@@ -625,7 +688,12 @@ export class TrainingStream extends Readable {
       return;
     }
     if (state === RunState.Completed) {
-      this.push(null);
+      // Also when no `for await` loop exists yet: one may start after the run has ended.
+      this.#directEnded = true;
+      if (!this.#direct) {
+        this.#endPushed = true;
+        this.push(null);
+      }
       return;
     }
     this.#pendingError =
@@ -639,6 +707,6 @@ export class TrainingStream extends Readable {
         : outcome.invalidData
           ? new RangeError(outcome.error)
           : new NativeError(outcome.error ?? 'the training run stopped unexpectedly');
-    if (this.readableLength === 0) this.#raisePendingError();
+    if (this.#direct ? this.#head >= this.#direct.length : this.readableLength === 0) this.#raisePendingError();
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "binding/addon.h"
+#include "binding/async_worker.h"
 #include "binding/convert.h"
 #include "core/gemm/gemm.h"
 #include "core/util/aligned_buffer.h"
@@ -100,10 +101,10 @@ Napi::Value sgemm_sync(const Napi::CallbackInfo& info) {
 // The async product works on native copies of A, B and C, so JS may do anything to the
 // arrays meanwhile (even transfer them); the result is copied into C on the JS thread, if C
 // is still attached, and the promise resolves with C.
-class SgemmWorker : public Napi::AsyncWorker {
+class SgemmWorker : public SafeAsyncWorker {
  public:
   SgemmWorker(Napi::Env env, const GemmCall& g, Napi::Float32Array c_array, std::size_t c_offset)
-      : Napi::AsyncWorker(env, "mlpstream.sgemmAsync"),
+      : SafeAsyncWorker(env, "mlpstream.sgemmAsync"),
         deferred_(Napi::Promise::Deferred::New(env)),
         call_(g),
         c_offset_(c_offset) {

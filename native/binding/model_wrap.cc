@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "binding/addon.h"
+#include "binding/async_worker.h"
 #include "binding/convert.h"
 
 namespace mlpstream {
@@ -52,11 +53,11 @@ Napi::Float32Array copy_to_js(Napi::Env env, const float* data, std::size_t n) {
 
 // Runs a batch prediction off the JS thread. The input is copied first: a typed array's
 // memory may be detached or reused by JS while the work runs.
-class PredictWorker : public Napi::AsyncWorker {
+class PredictWorker : public SafeAsyncWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<Model> model, const KernelTable& kernels, ThreadPool* pool,
                 const float* x, int rows)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)),
+      : SafeAsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)),
         kernels_(kernels), pool_(pool), rows_(rows) {
     const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().inputs());
     input_.resize(n);
