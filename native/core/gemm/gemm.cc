@@ -44,21 +44,44 @@ void apply_epilogue_row(const Epilogue& epilogue, int row, int col0, float* c, i
 
 namespace {
 
-// The plain loop for tiny products (see kGemmTinyMacs): one dot product per element.
-void gemm_tiny(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-               float beta, float* c, int ldc, const Epilogue& epilogue) {
+// The plain loop for tiny products (see kGemmTinyMacs): one dot product per element, then the
+// epilogue through the table's vector kernels (a scalar tanh or exp per element would cost
+// more than the product).
+void gemm_tiny(const KernelTable& kernels, bool ta, bool tb, int m, int n, int k, float alpha, const float* a,
+               int lda, const float* b, int ldb, float beta, float* c, int ldc, const Epilogue& epilogue) {
+  const std::ptrdiff_t a_row = ta ? 1 : lda;
+  const std::ptrdiff_t a_col = ta ? lda : 1;
+  const std::ptrdiff_t b_row = tb ? ldb : 1;
+  const std::ptrdiff_t b_col = tb ? 1 : ldb;
   for (int i = 0; i < m; ++i) {
     float* ci = c + static_cast<std::ptrdiff_t>(i) * ldc;
+    const float* ai = a + i * a_row;
     for (int j = 0; j < n; ++j) {
+      const float* bj = b + j * b_row;
       float acc = 0.0f;
-      for (int p = 0; p < k; ++p) {
-        const float av = ta ? a[static_cast<std::ptrdiff_t>(p) * lda + i] : a[static_cast<std::ptrdiff_t>(i) * lda + p];
-        const float bv = tb ? b[static_cast<std::ptrdiff_t>(j) * ldb + p] : b[static_cast<std::ptrdiff_t>(p) * ldb + j];
-        acc += av * bv;
-      }
+      for (int p = 0; p < k; ++p) acc += ai[p * a_col] * bj[p * b_col];
       ci[j] = beta == 0.0f ? alpha * acc : alpha * acc + beta * ci[j];
     }
-    apply_epilogue_row(epilogue, i, 0, ci, n);
+    if (epilogue.kind == Epilogue::Kind::kBiasActivation && epilogue.bias != nullptr) {
+      for (int j = 0; j < n; ++j) ci[j] += epilogue.bias[j];
+    }
+  }
+  // One vector call over the whole block when it is contiguous (the tails of many 4-wide rows
+  // cost more than the arithmetic).
+  const bool whole = ldc == n && (epilogue.kind != Epilogue::Kind::kActivationGrad || epilogue.ld_act_output == n);
+  const int rows = whole ? 1 : m;
+  const std::size_t width = whole ? static_cast<std::size_t>(m) * static_cast<std::size_t>(n) : static_cast<std::size_t>(n);
+  for (int i = 0; i < rows; ++i) {
+    float* ci = c + static_cast<std::ptrdiff_t>(i) * ldc;
+    switch (epilogue.kind) {
+      case Epilogue::Kind::kNone: break;
+      case Epilogue::Kind::kBiasActivation: kernels.activation_forward(epilogue.activation, ci, ci, width); break;
+      case Epilogue::Kind::kActivationGrad:
+        kernels.activation_backward(epilogue.activation,
+                                    epilogue.act_output + static_cast<std::ptrdiff_t>(i) * epilogue.ld_act_output, ci, ci,
+                                    width);
+        break;
+    }
   }
 }
 
@@ -332,8 +355,8 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
   if (k < 0) k = 0;
   if (alpha == 0.0f) k = 0;  // BLAS: A and B are not read; C = beta * C (then the epilogue)
   if (path == GemmPath::kAuto && static_cast<long>(m) * n * std::max(k, 1) <= kGemmTinyMacs) {
-    gemm_tiny(trans_a == Transpose::kYes, trans_b == Transpose::kYes, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-              epilogue);
+    gemm_tiny(kernels, trans_a == Transpose::kYes, trans_b == Transpose::kYes, m, n, k, alpha, a, lda, b, ldb, beta, c,
+              ldc, epilogue);
     return;
   }
   Problem P;
