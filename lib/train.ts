@@ -476,7 +476,12 @@ export class TrainingStream extends Readable {
       // A destroyed stream hands out nothing more, like Readable's own iterator.
       if (stream.#head < queue.length && !stream.destroyed) {
         const value = queue[stream.#head++]!;
-        if (stream.#head > 1024 && stream.#head * 2 > queue.length) {
+        // Drop taken epochs at once: held on, they would outlive V8's young generation and turn
+        // cheap scavenges into full collections.
+        if (stream.#head === queue.length) {
+          queue.length = 0;
+          stream.#head = 0;
+        } else if (stream.#head > 1024 && stream.#head * 2 > queue.length) {
           queue.splice(0, stream.#head);
           stream.#head = 0;
         }

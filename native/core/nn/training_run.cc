@@ -90,10 +90,15 @@ bool TrainingRun::wait_for_permission() {
   std::uint32_t* control = channel_.control;
   // Allowed by the consumer, and a free slot in the ring (the consumer's arithmetic keeps the
   // first implying the second; checking both keeps a wrong consumer from overwriting records).
+  // The consumer's words live on cache lines it writes: reading them costs a transfer between
+  // cores. Tiny epochs pass on the values last read while they still allow the next epoch.
+  if (!shared_word::at_or_after(produced_, seen_allowed_) && produced_ - seen_taken_ < channel_.capacity) return true;
   auto allowed = [&] {
-    return !shared_word::at_or_after(produced_, shared_word::load(&control[EpochChannel::kAllowed])) &&
-           produced_ - shared_word::load(&control[EpochChannel::kTaken]) < channel_.capacity;
+    seen_allowed_ = shared_word::load(&control[EpochChannel::kAllowed]);
+    seen_taken_ = shared_word::load(&control[EpochChannel::kTaken]);
+    return !shared_word::at_or_after(produced_, seen_allowed_) && produced_ - seen_taken_ < channel_.capacity;
   };
+  if (allowed()) return !cancel_.load();
   const auto started = std::chrono::steady_clock::now();
   while (!allowed()) {
     if (cancel_.load()) return false;
@@ -124,7 +129,11 @@ bool TrainingRun::wait_for_permission() {
 }
 
 void TrainingRun::notify_if_waiting() {
-  if (shared_word::exchange(&channel_.control[EpochChannel::kConsumerWaiting], 0) == 1) notify_();
+  // Read before exchanging: the exchange would take the line from the consumer's core on every
+  // epoch even though the flag is usually 0. (The store that published the epoch is sequentially
+  // consistent, so this load cannot be ordered before it.)
+  std::uint32_t* waiting = &channel_.control[EpochChannel::kConsumerWaiting];
+  if (shared_word::load(waiting) == 1 && shared_word::exchange(waiting, 0) == 1) notify_();
 }
 
 void TrainingRun::publish(const EpochMetrics& m, double elapsed_ms, std::int64_t batches) {
@@ -210,7 +219,9 @@ TrainingRun::State TrainingRun::run() {
   EpochMetrics metrics;
   for (std::int64_t done = 0; done < epochs_; ++done) {
     if (!wait_for_permission()) return State::kCancelled;
-    const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics, &control[EpochChannel::kBatchesDone]);
+    // Progress inside an epoch only matters when it has more than one batch.
+    std::uint32_t* progress = trainer_->batches_per_epoch() == 1 ? nullptr : &control[EpochChannel::kBatchesDone];
+    const EpochOutcome outcome = trainer_->run_epoch(cancel_, metrics, progress);
     if (outcome.status == EpochStatus::kCancelled) return State::kCancelled;
     if (outcome.status == EpochStatus::kDiverged) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -231,7 +242,8 @@ TrainingRun::State TrainingRun::run() {
     const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // The next epoch's progress starts from zero; cleared before the epoch is published, so a
     // consumer that sees the new epoch count never sees this epoch's batch count with it.
-    shared_word::store(&control[EpochChannel::kBatchesDone], 0);
+    // (Single-batch epochs never report progress inside the epoch: nothing to clear.)
+    if (outcome.batch > 1 || trainer_->batches_per_epoch() != 1) shared_word::store(&control[EpochChannel::kBatchesDone], 0);
     publish(metrics, elapsed_ms, outcome.batch);
     if (metrics.stop) break;  // early stopping
   }

@@ -121,6 +121,8 @@ class TrainingRun {
   EpochChannel channel_;
   std::function<void()> notify_;
   std::uint32_t produced_ = 0;  // thread-local copy of kProduced
+  std::uint32_t seen_allowed_ = 0;  // kAllowed and kTaken as last read
+  std::uint32_t seen_taken_ = 0;
 
   std::atomic<bool> cancel_{false};
   std::mutex commit_mutex_;  // cancel() and the check-then-commit of an epoch, one at a time
