@@ -450,10 +450,13 @@ export class TrainingStream extends Readable {
   override [Symbol.asyncIterator](): AsyncIterableIterator<EpochMetrics> {
     const stream = this;
     // Epochs already in the Readable's buffer come first.
+    // Direct mode starts before the drain: _read() then neither allows more epochs (the drained
+    // ones are not taken yet, so the run must not lead them by highWaterMark) nor pumps new
+    // records in ahead of the buffered ones.
     const queue: EpochMetrics[] = [];
-    for (let chunk = super.read(); chunk !== null; chunk = super.read()) queue.push(chunk as EpochMetrics);
-    this.#consumed = this.#pushed - queue.length;
+    this.#consumed = this.#pushed - this.readableLength;
     this.#direct = queue;
+    for (let chunk = super.read(); chunk !== null; chunk = super.read()) queue.push(chunk as EpochMetrics);
     let wake: (() => void) | null = null;
     const onEvent = () => {
       const w = wake;
@@ -563,7 +566,7 @@ export class TrainingStream extends Readable {
   #pumping = false;
 
   override _read(): void {
-    if (this.#session === null || this.#onDestroyed !== null) return;
+    if (this.#session === null || this.#onDestroyed !== null || this.#direct !== null) return;
     // Called from read() before the epoch being read leaves the buffer: allow at least one
     // epoch beyond those pushed, so the run can always make progress.
     this.#allow(Math.max(this.#pushed + 1, this.#pushed - this.readableLength + this.#marks));

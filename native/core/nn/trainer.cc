@@ -13,6 +13,11 @@ namespace mlpstream {
 
 namespace {
 
+// Gradient floats per diagnostics slice (see layer_gradient_sums): 256 KiB, big enough that a
+// task is worth handing to another thread, small enough to split a layer of a few hundred
+// thousand weights.
+constexpr std::size_t kGradSlice = 1 << 16;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Saturation thresholds: an output within 1% of an asymptote, where the derivative has
@@ -126,6 +131,15 @@ void Trainer::allocate(bool gathered_batches) {
     if (best_epoch_ == 0) best_epoch_ = epochs_done_;
   }
   grad_sq_sum_.assign(arch_.depth(), 0.0);
+  grad_slices_.clear();
+  for (std::size_t l = 0; l < arch_.depth(); ++l) {
+    const LayerLayout& layout = arch_.layout(l);
+    const std::size_t count = static_cast<std::size_t>(layout.fan_in + 1) * static_cast<std::size_t>(layout.units);
+    for (std::size_t at = 0; at < count; at += kGradSlice) {
+      grad_slices_.push_back({l, layout.weight_offset + at, std::min(kGradSlice, count - at)});
+    }
+  }
+  grad_slice_sums_.assign(grad_slices_.size(), 0.0);
   saturated_count_.assign(arch_.depth(), 0.0);
   unit_active_.resize(arch_.depth());
   for (std::size_t l = 0; l < arch_.depth(); ++l) unit_active_[l].resize(static_cast<std::size_t>(arch_.layer(l).units));
@@ -145,13 +159,31 @@ void Trainer::gather_batch(std::size_t start, int rows) {
   }
 }
 
-void Trainer::accumulate_diagnostics(int rows, const float* grads) {
+void Trainer::layer_gradient_sums(const float* grads) {
+  // Fixed slices of each layer's gradient (their sizes never depend on the thread count, so the
+  // sums are the same for any pool), summed in parallel: on two cores a single pass over the
+  // gradient slab costs as much as the optimizer's update.
+  auto task = [&](int t, int) {
+    const GradSlice& s = grad_slices_[static_cast<std::size_t>(t)];
+    grad_slice_sums_[static_cast<std::size_t>(t)] = compute_.kernels->sum_squares(grads + s.begin, s.count);
+  };
+  const int tasks = static_cast<int>(grad_slices_.size());
+  if (compute_.pool != nullptr && compute_.pool->size() > 1 && tasks > 1) compute_.pool->parallel_for(tasks, task);
+  else for (int t = 0; t < tasks; ++t) task(t, 0);
+}
+
+double Trainer::accumulate_diagnostics(int rows, const float* grads) {
   const std::size_t last = arch_.depth() - 1;
+  layer_gradient_sums(grads);
+  double total = 0;
   for (std::size_t l = 0; l < arch_.depth(); ++l) {
     const LayerLayout& layout = arch_.layout(l);
-    grad_sq_sum_[l] += compute_.kernels->sum_squares(
-        grads + layout.weight_offset,
-        static_cast<std::size_t>(layout.fan_in + 1) * static_cast<std::size_t>(layout.units));
+    double layer_sq = 0;
+    for (std::size_t t = 0; t < grad_slices_.size(); ++t) {
+      if (grad_slices_[t].layer == l) layer_sq += grad_slice_sums_[t];
+    }
+    grad_sq_sum_[l] += layer_sq;
+    total += layer_sq;
     const Activation kind = arch_.layer(l).activation.kind;
     const float* a = network_.activations(l);
     const std::size_t units = static_cast<std::size_t>(layout.units);
@@ -176,15 +208,19 @@ void Trainer::accumulate_diagnostics(int rows, const float* grads) {
       saturated_count_[l] += static_cast<double>(saturated);
     }
   }
+  return total;
 }
 
 LossSums Trainer::step_gradients(const float* params, const float* x, Targets targets, int rows, float* grads,
-                                 bool diagnostics) {
+                                 bool diagnostics, double* grad_sq) {
   network_.forward(compute_, params, x, rows, logits_out_);
   const LossSums sums = network_.loss_and_output_delta(compute_, config_.loss, targets, rows);
   if (!std::isfinite(sums.loss)) return sums;
   network_.backward(compute_, params, x, rows, grads);
-  if (diagnostics) accumulate_diagnostics(rows, grads);
+  if (diagnostics) {
+    const double sq = accumulate_diagnostics(rows, grads);
+    if (grad_sq != nullptr) *grad_sq = sq;
+  }
   return sums;
 }
 
@@ -204,14 +240,16 @@ void Trainer::clip(float* grads, double grad_sq) const {
 
 bool Trainer::train_step(const float* x, Targets targets, int rows, Sums& sums, float learning_rate,
                          std::uint32_t* batches_done) {
-  const LossSums batch = step_gradients(params_.data(), x, targets, rows, grads_.data(), config_.diagnostics);
+  double grad_sq = 0;
+  const LossSums batch =
+      step_gradients(params_.data(), x, targets, rows, grads_.data(), config_.diagnostics, &grad_sq);
   ++sums.steps;
   if (!std::isfinite(batch.loss)) {
     sums.loss.loss = batch.loss / rows;  // reported as the diverged loss
     return false;
   }
   if (config_.diagnostics || config_.clip_norm > 0) {
-    const double grad_sq = compute_.kernels->sum_squares(grads_.data(), grads_.size());
+    if (!config_.diagnostics) grad_sq = compute_.kernels->sum_squares(grads_.data(), grads_.size());
     sums.grad_sq += grad_sq;
     clip(grads_.data(), grad_sq);
   }

@@ -126,13 +126,16 @@ class Trainer {
   void allocate(bool gathered_batches);
   EpochOutcome run_lbfgs(Sums& sums, float learning_rate);
   // Forward + loss + backward over rows [start, start + rows) of the (gathered) data at `params`.
+  // With `grad_sq` (diagnostics on), also stores the squared global gradient norm there.
   LossSums step_gradients(const float* params, const float* x, Targets targets, int rows, float* grads,
-                          bool diagnostics);
+                          bool diagnostics, double* grad_sq = nullptr);
   // Loss and gradient of the whole training set (full batch) at `params`, in batch_rows_ chunks.
   LossSums full_gradient(const float* params, float* grads, bool diagnostics);
   LossSums evaluate(const Dataset& data);
   void gather_batch(std::size_t start, int rows);
-  void accumulate_diagnostics(int rows, const float* grads);
+  // Adds one step's per-layer statistics; returns the step's squared global gradient norm
+  // (the sum of the layers', so clipping and the epoch's gradNorm need no second pass).
+  double accumulate_diagnostics(int rows, const float* grads);
   void clip(float* grads, double grad_sq) const;
   void finish_metrics(EpochMetrics& metrics, const Sums& sums, float learning_rate);
   void update_early_stopping(EpochMetrics& metrics);
@@ -168,7 +171,15 @@ class Trainer {
   std::int64_t best_epoch_ = 0;
   std::int64_t wait_ = 0;
   AlignedBuffer<float> best_params_;
+  void layer_gradient_sums(const float* grads);
   // Diagnostics accumulated over one epoch.
+  struct GradSlice {
+    std::size_t layer;
+    std::size_t begin;
+    std::size_t count;
+  };
+  std::vector<GradSlice> grad_slices_;
+  std::vector<double> grad_slice_sums_;
   std::vector<double> grad_sq_sum_;
   std::vector<AlignedBuffer<std::uint8_t>> unit_active_;
   std::vector<double> saturated_count_;
