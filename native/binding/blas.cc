@@ -101,11 +101,10 @@ Napi::Value sgemm_sync(const Napi::CallbackInfo& info) {
 // The async product works on native copies of A, B and C, so JS may do anything to the
 // arrays meanwhile (even transfer them); the result is copied into C on the JS thread, if C
 // is still attached, and the promise resolves with C.
-class SgemmWorker : public SafeAsyncWorker {
+class SgemmWorker : public PromiseWorker {
  public:
   SgemmWorker(Napi::Env env, const GemmCall& g, Napi::Float32Array c_array, std::size_t c_offset)
-      : SafeAsyncWorker(env, "mlpstream.sgemmAsync"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env, "mlpstream.sgemmAsync"),
         call_(g),
         c_offset_(c_offset) {
     AddonData& data = addon_data(env);
@@ -121,8 +120,6 @@ class SgemmWorker : public SafeAsyncWorker {
     c_ref_ = Napi::Persistent(c_array);
   }
 
-  Napi::Promise promise() { return deferred_.Promise(); }
-
   void Execute() override {
     try {
       if (call_.m == 0 || call_.n == 0) return;
@@ -137,32 +134,16 @@ class SgemmWorker : public SafeAsyncWorker {
     }
   }
 
-  // A product that finishes while its environment shuts down (worker.terminate()) cannot
-  // settle its promise: JS can no longer run, the call fails and node-addon-api throws. Out of
-  // this libuv callback that exception would abort the process; nobody awaits the promise then.
-  void OnOK() override {
-    try {
-      Napi::Env env = Env();
-      Napi::Float32Array c = c_ref_.Value().As<Napi::Float32Array>();
-      if (c.ElementLength() < c_offset_ + call_.c_span || (call_.c_span != 0 && c.Data() == nullptr)) {
-        deferred_.Reject(Napi::Error::New(env, "c was detached or shrunk while sgemmAsync ran").Value());
-        return;
-      }
-      if (call_.c_span != 0) std::memcpy(c.Data() + c_offset_, c_.data(), call_.c_span * sizeof(float));
-      deferred_.Resolve(c);
-    } catch (const Napi::Error&) {
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Float32Array c = c_ref_.Value().As<Napi::Float32Array>();
+    if (c.ElementLength() < c_offset_ + call_.c_span || (call_.c_span != 0 && c.Data() == nullptr)) {
+      throw Napi::Error::New(env, "c was detached or shrunk while sgemmAsync ran");
     }
-  }
-
-  void OnError(const Napi::Error& e) override {
-    try {
-      deferred_.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
+    if (call_.c_span != 0) std::memcpy(c.Data() + c_offset_, c_.data(), call_.c_span * sizeof(float));
+    return c;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   GemmCall call_;
   std::size_t c_offset_;
   const KernelTable* kernels_ = nullptr;

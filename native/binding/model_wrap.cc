@@ -53,18 +53,17 @@ Napi::Float32Array copy_to_js(Napi::Env env, const float* data, std::size_t n) {
 
 // Runs a batch prediction off the JS thread. The input is copied first: a typed array's
 // memory may be detached or reused by JS while the work runs.
-class PredictWorker : public SafeAsyncWorker {
+class PredictWorker : public PromiseWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<Model> model, const KernelTable& kernels, ThreadPool* pool,
                 const float* x, int rows)
-      : SafeAsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), model_(std::move(model)),
-        kernels_(kernels), pool_(pool), rows_(rows) {
+      : PromiseWorker(env, "mlpstream.predictAsync"), model_(std::move(model)), kernels_(kernels), pool_(pool),
+        rows_(rows) {
     const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().inputs());
     input_.resize(n);
     if (n != 0) std::memcpy(input_.data(), x, n * sizeof(float));
     output_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().outputs()));
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
@@ -73,24 +72,9 @@ class PredictWorker : public SafeAsyncWorker {
       SetError(e.what());
     }
   }
-  // A batch that finishes while its environment shuts down (worker.terminate()) cannot settle
-  // its promise: JS can no longer run, the call fails and node-addon-api throws. Out of this
-  // libuv callback that exception would abort the process; nobody awaits the promise anymore.
-  void OnOK() override {
-    try {
-      deferred_.Resolve(copy_to_js(Env(), output_.data(), output_.size()));
-    } catch (const Napi::Error&) {
-    }
-  }
-  void OnError(const Napi::Error& e) override {
-    try {
-      deferred_.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
-  }
+  Napi::Value Result(Napi::Env env) override { return copy_to_js(env, output_.data(), output_.size()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<Model> model_;
   const KernelTable& kernels_;
   ThreadPool* pool_;
@@ -192,13 +176,20 @@ void ModelWrap::set_params(const Napi::CallbackInfo& info) {
 
 // predict(x: Float32Array, rows, out?: Float32Array): Float32Array (rows x outputs)
 // The serving path: with `out` given it allocates nothing (the model's own buffers are reused).
-Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Float32Array ModelWrap::predict_input(const Napi::CallbackInfo& info, int& rows) {
   auto x = convert::float32_array(info[0], "x");
-  const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
+  rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
   const Architecture& arch = model_->architecture();
   convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
-  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
+  require_finite(info.Env(), x.Data(), x.ElementLength(), arch.inputs(), "x");
+  return x;
+}
+
+Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rows = 0;
+  auto x = predict_input(info, rows);
+  const Architecture& arch = model_->architecture();
   const std::size_t out_length = static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.outputs());
   Napi::Float32Array out;
   if (info.Length() > 2 && !info[2].IsUndefined()) {
@@ -215,11 +206,8 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto x = convert::float32_array(info[0], "x");
-  const int rows = static_cast<int>(convert::integer(info[1], "rows", 0, 1 << 30));
-  const Architecture& arch = model_->architecture();
-  convert::require_length(x, static_cast<std::size_t>(rows) * static_cast<std::size_t>(arch.inputs()), "x");
-  require_finite(env, x.Data(), x.ElementLength(), arch.inputs(), "x");
+  int rows = 0;
+  auto x = predict_input(info, rows);
   AddonData& data = addon_data(env);
   auto* worker = new PredictWorker(env, model_, *data.kernels, data.pool.get(), x.Data(), rows);
   Napi::Promise promise = worker->promise();

@@ -32,6 +32,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   void set_params(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);
   Napi::Value predict_async(const Napi::CallbackInfo& info);
+  // x and rows of predict / predictAsync, checked (length, finite values).
+  Napi::Float32Array predict_input(const Napi::CallbackInfo& info, int& rows);
   void set_normalization(const Napi::CallbackInfo& info);
   Napi::Value get_normalization(const Napi::CallbackInfo& info);
   Napi::Value get_training_state(const Napi::CallbackInfo& info);
