@@ -91,13 +91,15 @@ interface Scale {
   ticks: number[];
 }
 
-function linearScale(lo: number, hi: number, count = 5, integer = false): Scale {
+/** `nice`: widen the domain to whole steps, so the axis ends on labelled ticks. */
+function linearScale(lo: number, hi: number, count = 5, integer = false, nice = false): Scale {
   if (lo === hi) {
     const pad = integer ? 1 : Math.abs(lo) * 0.1 || 1;
     lo -= pad;
     hi += pad;
   }
   const step = Math.max(niceStep(hi - lo, count), integer ? 1 : 0);
+  if (nice) [lo, hi] = [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
   return { lo, hi, log: false, ticks };
@@ -176,7 +178,8 @@ function pointIndices(values: (number | undefined)[]): number[] {
 }
 
 function chartScale(chart: LineChart): Scale | null {
-  if (chart.scale === 'fraction') return linearScale(0, 1, 5);
+  // A little room beyond 0 and 1, so a curve that sits on either is not hidden by the frame.
+  if (chart.scale === 'fraction') return { ...linearScale(0, 1, 5), lo: -0.03, hi: 1.03 };
   const all = chart.series.flatMap((s) => s.values).filter((v): v is number => isValue(v) && Number.isFinite(v));
   if (all.length === 0) return null;
   const positive = all.filter((v) => v > 0);
@@ -186,7 +189,7 @@ function chartScale(chart: LineChart): Scale | null {
   if (log) return positive.length > 0 ? logScale(min, max) : null;
   min = Math.min(...all);
   max = Math.max(...all);
-  return linearScale(chart.zero && min >= 0 ? 0 : min, max);
+  return linearScale(chart.zero && min >= 0 ? 0 : min, max, 5, false, true);
 }
 
 function lineChart(chart: LineChart): string {
@@ -393,6 +396,17 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
     axes.push(`<text class="tick" x="${left - 6}" y="${px(Y(t) + 3.5)}" text-anchor="end">${tickLabel(t)}</text>`);
   }
 
+  // How sure the model is anywhere in the area: a model that learnt nothing sits near 0.5 (or
+  // 1/classes) everywhere, and its colours alone would hide how little it decides.
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < GRID * GRID; i++) {
+    const p = model.outputs === 1 ? out[i]! : Math.max(...out.subarray(i * model.outputs, (i + 1) * model.outputs));
+    if (Number.isFinite(p)) [low, high] = [Math.min(low, p), Math.max(high, p)];
+  }
+  const which = model.outputs === 1 ? `p(${clip(data.classNames[1]!, 30)})` : 'the top class\u2019s probability';
+  const range = low <= high ? `; ${which} here: ${low.toFixed(3)} to ${high.toFixed(3)}${high - low < 0.02 ? ' (undecided everywhere)' : ''}` : '';
+
   // The rows on top, in their true class's colour; the ones the model gets wrong ringed.
   let correct = 0;
   for (let i = 0; i < rows; i++) if (decide(out, GRID * GRID + i, model.outputs, classes)?.cls === data.labels[i]) correct++;
@@ -420,7 +434,7 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
     `${axes.join('')}<g class="points">${points.join('')}</g>` +
     `<text class="label" x="${left + size / 2}" y="${height - 4}" text-anchor="middle">${esc(clip(fx!, 50))}</text>` +
     `<text class="label" transform="translate(12 ${top + size / 2}) rotate(-90)" text-anchor="middle">${esc(clip(fy!, 50))}</text>` +
-    `</svg><p class="note">${correct} of ${rows} training rows right (${((100 * correct) / Math.max(1, rows)).toFixed(1)}%)${shown}.</p></figure>`
+    `</svg><p class="note">${correct} of ${rows} rows right (${((100 * correct) / Math.max(1, rows)).toFixed(1)}%)${shown}${range}.</p></figure>`
   );
 }
 
@@ -542,7 +556,7 @@ function summary(input: ReportInput): string {
     }
     if (last.rmse !== undefined) rows.push(['Final RMSE', `${metricText(last.rmse)}${last.valRmse !== undefined ? ` (validation ${metricText(last.valRmse)})` : ''}`]);
     if (last.bestEpoch !== undefined) rows.push(['Best epoch', `${last.bestEpoch}${last.stoppedEarly ? ' (stopped early)' : ''}`]);
-    rows.push(['Training time', `${(last.elapsedMs / 1000).toFixed(2)} s`]);
+    rows.push(['Training time', last.elapsedMs < 1000 ? `${last.elapsedMs.toFixed(1)} ms` : `${(last.elapsedMs / 1000).toFixed(2)} s`]);
   }
   const diverged = history.find((m) => !Number.isFinite(m.loss) || (m.valLoss !== undefined && !Number.isFinite(m.valLoss)));
   const warning = diverged
