@@ -35,11 +35,11 @@ export interface ReportInput {
 
 // XML 1.0 forbids these characters even as references; a user's CSV may hold them.
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 
-/** Text safe in element content and in double-quoted attributes. */
+/** Text safe in element content and in attributes (always double-quoted here). */
 function esc(text: string): string {
-  return text.replace(NOT_XML, '\uFFFD').replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return text.replace(NOT_XML, '\uFFFD').replace(/[&<>"]/g, (c) => ENTITIES[c]!);
 }
 
 /** Shortens a label for a chart (the full text stays in the HTML legend or a tooltip). */
@@ -207,9 +207,12 @@ function lineChart(chart: LineChart): string {
     const X = (e: number): number => left + fraction(x, e) * w;
     // Values beyond the axis (Infinity, 0 on a log axis, a spike) are drawn on its edge.
     const Y = (v: number): number => {
-      const f = y.log && v <= 0 ? 0 : fraction(y, v);
-      if (!(f >= 0 && f <= 1)) clipped++;
-      return top + (1 - Math.min(1, Math.max(0, Number.isNaN(f) ? 0 : f))) * h;
+      let f = y.log && v <= 0 ? -Infinity : fraction(y, v);
+      if (!(f >= 0 && f <= 1)) {
+        clipped++;
+        f = f > 1 ? 1 : 0;
+      }
+      return top + (1 - f) * h;
     };
     for (const t of y.ticks) {
       const ty = top + (1 - fraction(y, t)) * h;
@@ -243,17 +246,19 @@ function lineChart(chart: LineChart): string {
         run++;
       }
       endRun();
-      const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
-      parts.push(`<path data-series="${esc(s.name)}" d="${d}" stroke="${s.color}"${dash}/>`);
+      parts.push(seriesPath(s, d));
       // A point without neighbours (a one-epoch run, a value between gaps) is a dot.
       for (const p of dots) {
         const [cx, cy] = p.split(' ');
         parts.push(`<circle class="dot" cx="${cx}" cy="${cy}" r="2.5" fill="${s.color}"/>`);
       }
     }
+  } else {
+    parts.push(...chart.series.map((s) => seriesPath(s, '')));
   }
   const notes = [chart.note];
-  if (!y) notes.push('no finite values to draw');
+  if (first === undefined) notes.push('no epochs recorded');
+  else if (!y) notes.push('no finite values to draw');
   if (missing > 0) notes.push(`${missing} missing or NaN value${missing === 1 ? '' : 's'} left as gaps`);
   if (clipped > 0) notes.push(`${clipped} value${clipped === 1 ? '' : 's'} beyond the axis drawn on its edge`);
   const yTitle = `${chart.yLabel}${y?.log ? ' (log scale)' : ''}`;
@@ -266,6 +271,12 @@ function lineChart(chart: LineChart): string {
     `<text class="label" transform="translate(13 ${top + h / 2}) rotate(-90)" text-anchor="middle">${esc(yTitle)}</text>` +
     `</svg>${legend(chart.series)}${noteText(notes)}</figure>`
   );
+}
+
+/** A series' line; without a point to draw it stays in the chart, empty. */
+function seriesPath(s: Series, d: string): string {
+  const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+  return `<path data-series="${esc(s.name)}"${d ? ` d="${d}"` : ''} stroke="${s.color}"${dash}/>`;
 }
 
 function legend(series: Series[]): string {
