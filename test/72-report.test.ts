@@ -406,6 +406,7 @@ describe('unusual histories', async () => {
     expect(bad({ data: { ...XOR_DATA, x: XOR_X.subarray(1) } })).toThrow(/data\.x has 7 numbers; 4 rows of 2 inputs need 8/);
     expect(bad({ data: { ...XOR_DATA, labels: new Int32Array([0, 1, 2, 0]) } })).toThrow(/labels\[2\] is 2; there are 2 class names/);
     expect(bad({ data: { ...XOR_DATA, featureNames: ['x1'] } })).toThrow(/featureNames must be 2 strings/);
+    expect(bad({ data: { ...XOR_DATA, x: Float32Array.of(0, 0, 0, 1, NaN, 0, 1, 1) } })).toThrow(/data\.x\[4\] is NaN/);
     expect(bad({ data: { ...XOR_DATA, classNames: ['a', 'b', 'c'], labels: XOR_LABELS } })).toThrow(/predicts 2 classes but the data has 3/);
     const three = new MLP({ inputs: 3, layers: [{ units: 1, activation: 'sigmoid' }] });
     expect(bad({ baselines: [{ name: 'wide', model: three }] })).toThrow(/wide takes 3 inputs but the data has 2/);

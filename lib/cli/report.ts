@@ -319,14 +319,8 @@ function bounds(data: ReportData): Bounds {
   const axis = (k: number): Scale => {
     let lo = Infinity;
     let hi = -Infinity;
-    for (let i = k; i < data.x.length; i += 2) {
-      const v = data.x[i]!;
-      if (Number.isFinite(v)) {
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-    }
-    if (lo > hi) [lo, hi] = [-1, 1];
+    for (let i = k; i < data.x.length; i += 2) [lo, hi] = [Math.min(lo, data.x[i]!), Math.max(hi, data.x[i]!)];
+    if (lo > hi) [lo, hi] = [-1, 1]; // no rows
     const margin = hi > lo ? (hi - lo) * 0.12 : Math.abs(lo) * 0.5 || 1;
     const s = linearScale(lo - margin, hi + margin, 5);
     return { ...s, ticks: s.ticks.filter((t) => t >= s.lo && t <= s.hi) };
@@ -351,6 +345,34 @@ function decide(out: Float32Array, r: number, outputs: number, classes: number):
   return { cls: best, conf: Math.max(0, (bestP - 1 / classes) / (1 - 1 / classes)) };
 }
 
+/**
+ * The grid's cells as one path per (class, shade): runs of equal cells along each row become
+ * one rectangle each, which keeps a 60x60 map to a few kilobytes.
+ */
+function regionShapes(out: Float32Array, outputs: number, classes: number): string[] {
+  const keys = new Int32Array(GRID * GRID);
+  for (let i = 0; i < keys.length; i++) {
+    const d = decide(out, i, outputs, classes);
+    keys[i] = d ? d.cls * OPACITY.length + Math.min(OPACITY.length - 1, Math.floor(d.conf * OPACITY.length)) : -1;
+  }
+  const shapes = new Map<number, string>();
+  for (let r = 0; r < GRID; r++) {
+    for (let c = 0, end = 1; c < GRID; c = end, end = c + 1) {
+      const key = keys[r * GRID + c]!;
+      while (end < GRID && keys[r * GRID + end] === key) end++;
+      if (key < 0) continue; // NaN predictions: left blank
+      const w = (end - c) * CELL;
+      shapes.set(key, `${shapes.get(key) ?? ''}M${PANEL.left + c * CELL} ${PANEL.top + r * CELL}h${w}v${CELL}h${-w}z`);
+    }
+  }
+  return [...shapes]
+    .sort(([a], [b]) => a - b)
+    .map(([key, d]) => {
+      const cls = Math.floor(key / OPACITY.length);
+      return `<path data-class="${cls}" d="${d}" fill="${color(cls)}" fill-opacity="${OPACITY[key % OPACITY.length]}"/>`;
+    });
+}
+
 function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): string {
   const classes = classCount(model)!;
   const rows = data.labels.length;
@@ -367,33 +389,7 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
   input.set(data.x, GRID * GRID * 2);
   const out = model.predict(input);
 
-  // Runs of equal (class, shade) cells along each grid row, one path per (class, shade).
-  const shapes = new Map<number, string>();
-  for (let r = 0; r < GRID; r++) {
-    let c = 0;
-    while (c < GRID) {
-      const d = decide(out, r * GRID + c, model.outputs, classes);
-      const key = d ? d.cls * OPACITY.length + Math.min(OPACITY.length - 1, Math.floor(d.conf * OPACITY.length)) : -1;
-      let end = c + 1;
-      while (end < GRID) {
-        const e = decide(out, r * GRID + end, model.outputs, classes);
-        const k = e ? e.cls * OPACITY.length + Math.min(OPACITY.length - 1, Math.floor(e.conf * OPACITY.length)) : -1;
-        if (k !== key) break;
-        end++;
-      }
-      if (key >= 0) {
-        const run = `M${left + c * CELL} ${top + r * CELL}h${(end - c) * CELL}v${CELL}h${-(end - c) * CELL}z`;
-        shapes.set(key, (shapes.get(key) ?? '') + run);
-      }
-      c = end;
-    }
-  }
-  const regions = [...shapes]
-    .sort(([a], [b]) => a - b)
-    .map(([key, d]) => {
-      const cls = Math.floor(key / OPACITY.length);
-      return `<path data-class="${cls}" d="${d}" fill="${color(cls)}" fill-opacity="${OPACITY[key % OPACITY.length]}"/>`;
-    });
+  const regions = regionShapes(out, model.outputs, classes);
 
   const X = (v: number): number => left + fraction(box.x, v) * size;
   const Y = (v: number): number => top + (1 - fraction(box.y, v)) * size;
@@ -419,20 +415,14 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
   const range = low <= high ? `; ${which} here: ${low.toFixed(3)} to ${high.toFixed(3)}${high - low < 0.02 ? ' (undecided everywhere)' : ''}` : '';
 
   // The rows on top, in their true class's colour; the ones the model gets wrong ringed.
-  let correct = 0;
-  for (let i = 0; i < rows; i++) if (decide(out, GRID * GRID + i, model.outputs, classes)?.cls === data.labels[i]) correct++;
+  const right = data.labels.map((label, i) => (decide(out, GRID * GRID + i, model.outputs, classes)?.cls === label ? 1 : 0));
+  const correct = right.reduce((a, b) => a + b, 0);
   const stride = Math.ceil(rows / MAX_DRAWN_POINTS);
   const radius = rows > 300 ? 2.5 : rows > 50 ? 4 : 6;
   const points: string[] = [];
   for (let i = 0; i < rows; i += stride) {
-    const vx = data.x[i * 2]!;
-    const vy = data.x[i * 2 + 1]!;
-    if (!Number.isFinite(vx) || !Number.isFinite(vy)) continue;
-    const wrong = decide(out, GRID * GRID + i, model.outputs, classes)?.cls !== data.labels[i];
-    const cls = data.labels[i]!;
-    points.push(
-      `<circle class="${wrong ? 'wrong' : 'right'}" data-class="${cls}" cx="${px(X(vx))}" cy="${px(Y(vy))}" r="${radius}" fill="${color(cls)}"/>`,
-    );
+    const [cls, cx, cy] = [data.labels[i]!, px(X(data.x[i * 2]!)), px(Y(data.x[i * 2 + 1]!))];
+    points.push(`<circle class="${right[i] ? 'right' : 'wrong'}" data-class="${cls}" cx="${cx}" cy="${cy}" r="${radius}" fill="${color(cls)}"/>`);
   }
   const width = left + size + PANEL.right;
   const height = top + size + PANEL.bottom;
@@ -638,6 +628,8 @@ function checkInput(input: ReportInput): void {
     throw new TypeError(`report data.featureNames must be ${data.inputs} strings`);
   }
   if (!Array.isArray(data.classNames) || data.classNames.some((c) => typeof c !== 'string')) throw new TypeError('report data.classNames must be strings');
+  const notFinite = data.x.findIndex((v) => !Number.isFinite(v));
+  if (notFinite >= 0) throw new RangeError(`report data.x[${notFinite}] is ${data.x[notFinite]}; inputs must be finite`);
   const bad = data.labels.findIndex((k) => k < 0 || k >= data.classNames.length);
   if (bad >= 0) throw new RangeError(`report data.labels[${bad}] is ${data.labels[bad]}; there are ${data.classNames.length} class names`);
   for (const m of [{ name: 'the model', model: input.model }, ...(input.baselines ?? [])]) {
