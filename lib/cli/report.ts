@@ -4,7 +4,8 @@
 // regions beside those of its baselines). The SVG is written by hand: two kinds of picture (a
 // line chart and a region map) are all it needs, and plotting libraries that render without a
 // DOM are far larger than this file.
-import { writeFileAtomic } from '../atomic-file.js';
+// The library's one build (the CLI bundle must not carry a second copy of its error classes).
+import { writeFileAtomic } from '../index.js';
 import type { MLP } from '../model.js';
 import type { EpochMetrics } from '../types.js';
 
