@@ -369,6 +369,14 @@ describe('unusual histories', async () => {
     expect(byTag(figure(doc, 'Loss')!, 'text').some((t) => t.text === '1')).toBe(true); // the epoch tick
   });
 
+  it('adds up the training time of a history made of several runs', () => {
+    const runs = [...history.slice(0, 20), ...history.slice(0, 20)].map((m, i) => ({ ...m, epoch: i + 1 }));
+    const time = (h: EpochMetrics[]) => /<th>Training time<\/th><td>([\d.]+) ms<\/td>/.exec(renderReport({ ...base, history: h }))?.[1];
+    const one = history[19]!.elapsedMs;
+    expect(Number(time(history.slice(0, 20)))).toBeCloseTo(one, 1);
+    expect(Number(time(runs))).toBeCloseTo(2 * one, 1);
+  });
+
   it('no epochs, and a run without diagnostics', () => {
     const empty = parse(renderReport({ ...base, history: [] }));
     expect(empty.text).toContain('none recorded');

@@ -542,6 +542,19 @@ function metricCharts(input: ReportInput): string {
   return `<section><h2>Training</h2><div class="charts">${charts.join('')}</div></section>`;
 }
 
+/**
+ * Wall time of the history's runs. elapsedMs counts from the start of each train() call, so a
+ * history made of several calls (the command line trains one epoch per call) restarts it.
+ */
+function trainingTime(history: EpochMetrics[]): number {
+  let total = 0;
+  history.forEach((m, i) => {
+    const next = history[i + 1];
+    if (Number.isFinite(m.elapsedMs) && (next === undefined || !(next.elapsedMs >= m.elapsedMs))) total += m.elapsedMs;
+  });
+  return total;
+}
+
 function summary(input: ReportInput): string {
   const { history, model } = input;
   const last = history[history.length - 1];
@@ -558,7 +571,8 @@ function summary(input: ReportInput): string {
     }
     if (last.rmse !== undefined) rows.push(['Final RMSE', `${metricText(last.rmse)}${last.valRmse !== undefined ? ` (validation ${metricText(last.valRmse)})` : ''}`]);
     if (last.bestEpoch !== undefined) rows.push(['Best epoch', `${last.bestEpoch}${last.stoppedEarly ? ' (stopped early)' : ''}`]);
-    rows.push(['Training time', last.elapsedMs < 1000 ? `${last.elapsedMs.toFixed(1)} ms` : `${(last.elapsedMs / 1000).toFixed(2)} s`]);
+    const ms = trainingTime(history);
+    rows.push(['Training time', ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`]);
   }
   const diverged = history.find((m) => !Number.isFinite(m.loss) || (m.valLoss !== undefined && !Number.isFinite(m.valLoss)));
   const warning = diverged
