@@ -328,6 +328,47 @@ describe('iris', async () => {
   });
 });
 
+describe('what the diagnostics charts are for', () => {
+  /** Pixels per decade of a log chart, from its y-axis tick labels. */
+  function decade(fig: Node): number {
+    const ticks = byTag(fig, 'text').filter((t) => t.attrs.class === 'tick' && t.attrs['text-anchor'] === 'end');
+    const [a, b] = [ticks[0]!, ticks.at(-1)!];
+    return (Number(a.attrs.y) - Number(b.attrs.y)) / Math.log10(Number(b.text) / Number(a.text));
+  }
+
+  it('vanishing gradients: a deep sigmoid stack puts its first layer decades below its output', async () => {
+    const layers = [...Array.from({ length: 8 }, () => ({ units: 8, activation: 'sigmoid' as const })), { units: 1, activation: 'sigmoid' as const }];
+    const model = new MLP({ inputs: 2, layers, seed: 1 });
+    const history = await fit(model, XOR_X, Float32Array.from(XOR_LABELS), fullBatch(5));
+    const fig = figure(parse(renderReport({ title: 'deep', history, model })), 'Gradient norm per layer')!;
+    expect(byTag(fig, 'text').some((t) => t.text === 'gradient L2 norm (log scale)')).toBe(true);
+    const lines = series(fig);
+    const first = lines.get('layer 1: 8 sigmoid')!.points[0]!;
+    const output = lines.get('layer 9: 1 sigmoid (output)')!.points[0]!;
+    const decades = Math.log10(history[0]!.layers[8]!.gradNorm / history[0]!.layers[0]!.gradNorm);
+    expect(decades).toBeGreaterThan(3);
+    expect((first[1] - output[1]) / decade(fig)).toBeCloseTo(decades, 1);
+  });
+
+  it('exploding steps kill ReLU units: the dead fraction reaches 1 and zero gradients sit on the axis', async () => {
+    const model = new MLP({ inputs: 2, layers: [{ units: 8, activation: 'relu' }, { units: 1, activation: 'sigmoid' }], seed: 1 });
+    const history = await fit(model, XOR_X, Float32Array.from(XOR_LABELS), { ...fullBatch(10), optimizer: { type: 'sgd', learningRate: 200 } });
+    expect(history.at(-1)!.layers[0]!.deadFraction).toBe(1);
+    const doc = parse(renderReport({ title: 'dead', history, model, data: XOR_DATA }));
+    expectCleanAttributes(doc);
+    const dead = figure(doc, 'Dead ReLU units per layer')!;
+    const line = series(dead).get('layer 1: 8 relu')!.points;
+    expect(line).toHaveLength(10);
+    const one = byTag(dead, 'text').find((t) => t.attrs.class === 'tick' && t.text === '1')!;
+    expect(line.at(-1)![1]).toBeCloseTo(Number(one.attrs.y) - 3.5, 0);
+    const zeros = history.filter((m) => m.layers[0]!.gradNorm === 0).length;
+    expect(zeros).toBeGreaterThan(0);
+    expect(figure(doc, 'Gradient norm per layer')!.text).toContain(`${zeros} zeros (no place on a log axis) drawn on the bottom edge`);
+    // Every cell says class 1 with certainty: the same everywhere, not undecided.
+    expect(all(doc, (n) => n.attrs.class === 'regions')[0]!.text).toContain('1.000 to 1.000 (the same everywhere)');
+  });
+});
+
 describe('unusual histories', async () => {
   const { mlp, history } = await xorModels(40);
   const base: ReportInput = { title: 'xor', history, model: mlp, data: XOR_DATA };
@@ -352,7 +393,7 @@ describe('unusual histories', async () => {
     expect(gradients.get('layer 1: 4 tanh')!.points).toHaveLength(40);
     expect(gradients.get('layer 2: 1 sigmoid (output)')!.points).toHaveLength(39);
     expect(doc.text).toContain('The loss is not finite from epoch 21 on');
-    expect(figure(doc, 'Gradient norm per layer')!.text).toContain('2 values beyond the axis drawn on its edge');
+    expect(figure(doc, 'Gradient norm per layer')!.text).toContain('1 zero (no place on a log axis) drawn on the bottom edge; 1 value beyond the axis drawn on its edge');
   });
 
   it('one epoch: a dot per series, valid axes', async () => {

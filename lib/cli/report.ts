@@ -202,6 +202,7 @@ function lineChart(chart: LineChart): string {
   const last = chart.epochs[chart.epochs.length - 1];
   const parts: string[] = [];
   let clipped = 0;
+  let zeros = 0;
   let missing = 0;
   if (y && first !== undefined && last !== undefined) {
     const x = linearScale(Math.min(first, last), Math.max(first, last), 6, true);
@@ -210,7 +211,8 @@ function lineChart(chart: LineChart): string {
     const Y = (v: number): number => {
       let f = y.log && v <= 0 ? -Infinity : fraction(y, v);
       if (!(f >= 0 && f <= 1)) {
-        clipped++;
+        if (y.log && v === 0) zeros++;
+        else clipped++;
         f = f > 1 ? 1 : 0;
       }
       return top + (1 - f) * h;
@@ -261,6 +263,7 @@ function lineChart(chart: LineChart): string {
   if (first === undefined) notes.push('no epochs recorded');
   else if (!y) notes.push('no finite values to draw');
   if (missing > 0) notes.push(`${missing} missing or NaN value${missing === 1 ? '' : 's'} left as gaps`);
+  if (zeros > 0) notes.push(`${zeros} zero${zeros === 1 ? '' : 's'} (no place on a log axis) drawn on the bottom edge`);
   if (clipped > 0) notes.push(`${clipped} value${clipped === 1 ? '' : 's'} beyond the axis drawn on its edge`);
   const yTitle = `${chart.yLabel}${y?.log ? ' (log scale)' : ''}`;
   return (
@@ -413,7 +416,9 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
     if (Number.isFinite(p)) [low, high] = [Math.min(low, p), Math.max(high, p)];
   }
   const which = model.outputs === 1 ? `p(${clip(data.classNames[1]!, 30)})` : 'the top class\u2019s probability';
-  const range = low <= high ? `; ${which} here: ${low.toFixed(3)} to ${high.toFixed(3)}${high - low < 0.02 ? ' (undecided everywhere)' : ''}` : '';
+  const undecided = model.outputs === 1 ? Math.max(Math.abs(low - 0.5), Math.abs(high - 0.5)) < 0.01 : high < 1 / classes + 0.01;
+  const flat = high - low < 0.02 ? (undecided ? ' (undecided everywhere)' : ' (the same everywhere)') : '';
+  const range = low <= high ? `; ${which} here: ${low.toFixed(3)} to ${high.toFixed(3)}${flat}` : '';
 
   // The rows on top, in their true class's colour; the ones the model gets wrong ringed.
   const right = data.labels.map((label, i) => (decide(out, GRID * GRID + i, model.outputs, classes)?.cls === label ? 1 : 0));
@@ -443,7 +448,9 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
 function regionsSection(input: ReportInput): string {
   const { data, model } = input;
   if (!data) return '';
-  const models = [{ name: `model: ${architecture(model)}`, model }, ...(input.baselines ?? [])];
+  // The full architecture where it fits on the panel's caption line, else its sizes alone.
+  const short = model.layers.length <= 3 ? architecture(model) : [model.inputs, ...model.layers.map((l) => l.units)].join('-');
+  const models = [{ name: `model: ${short}`, model }, ...(input.baselines ?? [])];
   let why = '';
   if (data.inputs !== 2) why = `the data has ${data.inputs} inputs; decision regions are drawn for two`;
   else if (models.some((m) => classCount(m.model) === null)) why = 'decision regions are drawn for classifiers (a sigmoid or softmax output)';
