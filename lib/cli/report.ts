@@ -5,7 +5,7 @@
 // line chart and a region map) are all it needs, and plotting libraries that render without a
 // DOM are far larger than this file.
 // The library's one build (the CLI bundle must not carry a second copy of its error classes).
-import { writeFileAtomic } from '../index.js';
+import { predictedClasses, writeFileAtomic } from '../index.js';
 import type { MLP } from '../model.js';
 import type { EpochMetrics } from '../types.js';
 
@@ -332,32 +332,35 @@ function bounds(data: ReportData): Bounds {
   return { x: axis(0), y: axis(1) };
 }
 
-/** Predicted class and confidence in [0, 1] (0 = undecided, 1 = certain) of row `r`. */
-function decide(out: Float32Array, r: number, outputs: number, classes: number): { cls: number; conf: number } | null {
-  if (outputs === 1) {
-    const p = out[r]!;
-    if (!Number.isFinite(p)) return null;
-    return { cls: p >= 0.5 ? 1 : 0, conf: Math.abs(p - 0.5) * 2 };
+interface Decisions {
+  cls: Int32Array;
+  /** The predicted class's probability. */
+  p: Float64Array;
+  /** How sure: 0 at a tie (p = 0.5, or 1/classes), 1 when certain; NaN where an output is not finite. */
+  conf: Float64Array;
+}
+
+function decide(out: Float32Array, outputs: number, classes: number): Decisions {
+  const rows = out.length / outputs;
+  const cls = predictedClasses(out, rows, outputs);
+  const p = new Float64Array(rows);
+  const conf = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const row = out.subarray(r * outputs, (r + 1) * outputs);
+    p[r] = outputs === 1 ? Math.max(row[0]!, 1 - row[0]!) : row[cls[r]!]!;
+    conf[r] = row.every(Number.isFinite) ? (p[r]! - 1 / classes) / (1 - 1 / classes) : NaN;
   }
-  let best = -1;
-  let bestP = -Infinity;
-  for (let k = 0; k < outputs; k++) {
-    const p = out[r * outputs + k]!;
-    if (!Number.isFinite(p)) return null;
-    if (p > bestP) [best, bestP] = [k, p];
-  }
-  return { cls: best, conf: Math.max(0, (bestP - 1 / classes) / (1 - 1 / classes)) };
+  return { cls, p, conf };
 }
 
 /**
  * The grid's cells as one path per (class, shade): runs of equal cells along each row become
  * one rectangle each, which keeps a 60x60 map to a few kilobytes.
  */
-function regionShapes(out: Float32Array, outputs: number, classes: number): string[] {
+function regionShapes({ cls, conf }: Decisions): string[] {
   const keys = new Int32Array(GRID * GRID);
   for (let i = 0; i < keys.length; i++) {
-    const d = decide(out, i, outputs, classes);
-    keys[i] = d ? d.cls * OPACITY.length + Math.min(OPACITY.length - 1, Math.floor(d.conf * OPACITY.length)) : -1;
+    keys[i] = Number.isNaN(conf[i]) ? -1 : cls[i]! * OPACITY.length + Math.min(OPACITY.length - 1, Math.floor(conf[i]! * OPACITY.length));
   }
   const shapes = new Map<number, string>();
   for (let r = 0; r < GRID; r++) {
@@ -392,8 +395,8 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
   }
   input.set(data.x, GRID * GRID * 2);
   const out = model.predict(input);
-
-  const regions = regionShapes(out, model.outputs, classes);
+  const decisions = decide(out, model.outputs, classes);
+  const regions = regionShapes(decisions);
 
   const X = (v: number): number => left + fraction(box.x, v) * size;
   const Y = (v: number): number => top + (1 - fraction(box.y, v)) * size;
@@ -409,19 +412,18 @@ function regionPanel(name: string, model: MLP, data: ReportData, box: Bounds): s
 
   // How sure the model is anywhere in the area: a model that learnt nothing sits near 0.5 (or
   // 1/classes) everywhere, and its colours alone would hide how little it decides.
-  let low = Infinity;
-  let high = -Infinity;
+  let [low, high, sure] = [Infinity, -Infinity, 0];
   for (let i = 0; i < GRID * GRID; i++) {
-    const p = model.outputs === 1 ? out[i]! : Math.max(...out.subarray(i * model.outputs, (i + 1) * model.outputs));
-    if (Number.isFinite(p)) [low, high] = [Math.min(low, p), Math.max(high, p)];
+    if (Number.isNaN(decisions.conf[i])) continue;
+    const p = model.outputs === 1 ? out[i]! : decisions.p[i]!;
+    [low, high, sure] = [Math.min(low, p), Math.max(high, p), Math.max(sure, decisions.conf[i]!)];
   }
   const which = model.outputs === 1 ? `p(${clip(data.classNames[1]!, 30)})` : 'the top class\u2019s probability';
-  const undecided = model.outputs === 1 ? Math.max(Math.abs(low - 0.5), Math.abs(high - 0.5)) < 0.01 : high < 1 / classes + 0.01;
-  const flat = high - low < 0.02 ? (undecided ? ' (undecided everywhere)' : ' (the same everywhere)') : '';
+  const flat = high - low < 0.02 ? (sure < 0.02 ? ' (undecided everywhere)' : ' (the same everywhere)') : '';
   const range = low <= high ? `; ${which} here: ${low.toFixed(3)} to ${high.toFixed(3)}${flat}` : '';
 
   // The rows on top, in their true class's colour; the ones the model gets wrong ringed.
-  const right = data.labels.map((label, i) => (decide(out, GRID * GRID + i, model.outputs, classes)?.cls === label ? 1 : 0));
+  const right = data.labels.map((label, i) => (decisions.cls[GRID * GRID + i] === label && !Number.isNaN(decisions.conf[GRID * GRID + i]) ? 1 : 0));
   const correct = right.reduce((a, b) => a + b, 0);
   const stride = Math.ceil(rows / MAX_DRAWN_POINTS);
   const radius = rows > 300 ? 2.5 : rows > 50 ? 4 : 6;
