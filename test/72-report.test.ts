@@ -418,6 +418,27 @@ describe('unusual histories', async () => {
     expect(Number(time(runs))).toBeCloseTo(2 * one, 1);
   });
 
+  it('a very long history (200,000 epochs): quick and bounded in size', () => {
+    const long = Array.from({ length: 200_000 }, (_, i) => ({ ...history[i % history.length]!, epoch: i + 1 }));
+    const started = performance.now();
+    const html = renderReport({ ...base, history: long });
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(Buffer.byteLength(html)).toBeLessThan(150_000);
+    const doc = parse(html);
+    expectCleanAttributes(doc);
+    for (const caption of ['Loss', 'Accuracy', 'Gradient norm per layer']) {
+      for (const s of series(figure(doc, caption)!).values()) expect(s.points.length).toBeLessThanOrEqual(450);
+    }
+  });
+
+  it('gradients that are all zero: a linear axis instead of an empty log one', () => {
+    const flat = history.map((m) => ({ ...m, layers: m.layers.map((l) => ({ ...l, gradNorm: 0 })) }));
+    const fig = figure(parse(renderReport({ ...base, history: flat })), 'Gradient norm per layer')!;
+    expect(byTag(fig, 'text').some((t) => t.text === 'gradient L2 norm')).toBe(true);
+    for (const s of series(fig).values()) expect(new Set(s.points.map((p) => p[1])).size).toBe(1);
+    expect(series(fig).get('layer 1: 4 tanh')!.points).toHaveLength(40);
+  });
+
   it('no epochs, and a run without diagnostics', () => {
     const empty = parse(renderReport({ ...base, history: [] }));
     expect(empty.text).toContain('none recorded');

@@ -181,15 +181,19 @@ function pointIndices(values: (number | undefined)[]): number[] {
 function chartScale(chart: LineChart): Scale | null {
   // A little room beyond 0 and 1, so a curve that sits on either is not hidden by the frame.
   if (chart.scale === 'fraction') return { ...linearScale(0, 1, 5), lo: -0.03, hi: 1.03 };
-  const all = chart.series.flatMap((s) => s.values).filter((v): v is number => isValue(v) && Number.isFinite(v));
-  if (all.length === 0) return null;
-  const positive = all.filter((v) => v > 0);
-  let min = Math.min(...positive);
-  let max = Math.max(...positive);
-  const log = chart.scale === 'log' || (chart.scale === 'auto' && positive.length === all.length && max / min > 100);
-  if (log) return positive.length > 0 ? logScale(min, max) : null;
-  min = Math.min(...all);
-  max = Math.max(...all);
+  // Loops, not Math.min(...values): a long run has more values than a call takes arguments.
+  let [min, max, minPositive, maxPositive] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const s of chart.series) {
+    for (const v of s.values) {
+      if (v === undefined || !Number.isFinite(v)) continue;
+      [min, max] = [Math.min(min, v), Math.max(max, v)];
+      if (v > 0) [minPositive, maxPositive] = [Math.min(minPositive, v), Math.max(maxPositive, v)];
+    }
+  }
+  if (min > max) return null;
+  // Log where asked (or, for 'auto', where all is positive over two decades), if anything is positive.
+  const log = minPositive <= maxPositive && (chart.scale === 'log' || (chart.scale === 'auto' && min > 0 && max / min > 100));
+  if (log) return logScale(minPositive, maxPositive);
   return linearScale(chart.zero && min >= 0 ? 0 : min, max, 5, false, true);
 }
 
