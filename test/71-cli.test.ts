@@ -1,6 +1,6 @@
 // The mlpstream command, run as users run it: the BUILT dist/cli.cjs in a child process, in a
 // temporary folder, on the real datasets of test/fixtures/data (and a synthetic regression).
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,9 +21,15 @@ interface Result {
   stderr: string;
 }
 
-function run(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the built command in the temporary folder (several at once where a test has many). */
+function run(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [cli, ...args], { cwd: dir, timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      if (error && code === null) reject(error);
+      else resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** A refusal: non-zero exit, exactly one line on stderr (no stack trace), matching `message`. */
@@ -34,6 +40,12 @@ function expectRefusal(r: Result, message: RegExp, code?: number): void {
   expect(lines, r.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^mlpstream: /);
   expect(lines[0]).toMatch(message);
+}
+
+/** Several refusals, run at once. */
+async function refusals(cases: [Promise<Result>, RegExp][]): Promise<void> {
+  const results = await Promise.all(cases.map(([result]) => result));
+  cases.forEach(([, message], i) => expectRefusal(results[i]!, message));
 }
 
 /** A CSV file's rows as objects (simple files: no quoted commas in what we read back). */
@@ -63,7 +75,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the build', () => {
-  it('dist/cli.cjs is an executable script that uses dist/index.cjs, with no second copy of the library', () => {
+  it('dist/cli.cjs is an executable script that uses dist/index.cjs, with no second copy of the library', async () => {
     const text = readFileSync(cli, 'utf8');
     expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(text).toContain('require("./index.cjs")');
@@ -75,22 +87,24 @@ describe('the build', () => {
 });
 
 describe('help and arguments', () => {
-  it('--help on every command: usage, options and an example', () => {
-    for (const command of ['train', 'predict', 'inspect', 'serve', 'export-onnx', 'demo']) {
-      const r = run(command, '--help');
+  it('--help on every command: usage, options and an example', async () => {
+    const commands = ['train', 'predict', 'inspect', 'serve', 'export-onnx', 'demo'];
+    const results = await Promise.all(commands.map((command) => run(command, '--help')));
+    for (const [i, command] of commands.entries()) {
+      const r = results[i]!;
       expect(r.code, command).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^usage: mlpstream ${command} `));
       expect(r.stdout).toMatch(/\n {2}--help +this help\n/);
       expect(r.stdout).toMatch(new RegExp(`examples?:\\n {2}mlpstream ${command} `));
     }
-    const top = run('--help');
+    const top = await run('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/train .*\n {2}predict .*\n {2}inspect .*\n {2}serve .*\n {2}export-onnx .*\n {2}demo /);
-    expect(run().code).toBe(2);
-    expectRefusal(run('frobnicate'), /unknown command "frobnicate"/, 2);
+    expect((await run()).code).toBe(2);
+    expectRefusal(await run('frobnicate'), /unknown command "frobnicate"/, 2);
   });
 
-  it('an unknown flag, a missing value or a bad value: one line naming the flag, exit 2, no output file', () => {
+  it('an unknown flag, a missing value or a bad value: one line naming the flag, exit 2, no output file', async () => {
     const base = ['train', 'iris-train.csv', '--target', 'species', '--out', 'bad-flag.mlp'];
     const cases: [string[], RegExp][] = [
       [['--bogus'], /unknown flag --bogus/],
@@ -101,28 +115,32 @@ describe('help and arguments', () => {
       [['--validation-split', '1'], /--validation-split must be a fraction in \[0, 1\)/],
       [['--layers', '16,x'], /--layers must be an integer .* got "x"/],
       [['--activation', 'swish'], /--activation must be one of relu, leakyRelu, tanh, sigmoid, linear, got "swish"/],
-      [['--batch-size', '-3'], /--batch-size|flag/],
+      [['--batch-size', '-3'], /flag --batch-size needs a value \(write --batch-size=-1 for one starting with '-'\)/],
+      [['--batch-size=-3'], /--batch-size must be an integer from 1 to \d+, got "-3"/],
+      [['--batch-size', '0'], /--batch-size must be an integer from 1 to \d+, got "0"/],
+      [['--help=yes'], /flag --help takes no value/],
       [['--loss', 'hinge'], /--loss must be one of auto, crossEntropy, binaryCrossEntropy, mse/],
       [['--proba'], /unknown flag --proba/],
     ];
-    for (const [extra, message] of cases) expectRefusal(run(...base, ...extra), message, 2);
-    expectRefusal(run('train', 'iris-train.csv', '--out', 'bad-flag.mlp'), /--target is required/, 2);
-    expectRefusal(run('predict', 'only-one-argument.mlp'), /predict takes model\.mlp, data\.csv/, 2);
-    expectRefusal(run('serve', 'x.mlp', '--port', '70000'), /--port must be an integer from 0 to 65535/, 2);
+    const results = await Promise.all(cases.map(([extra]) => run(...base, ...extra)));
+    cases.forEach(([, message], i) => expectRefusal(results[i]!, message, 2));
+    expectRefusal(await run('train', 'iris-train.csv', '--out', 'bad-flag.mlp'), /--target is required/, 2);
+    expectRefusal(await run('predict', 'only-one-argument.mlp'), /predict takes model\.mlp, data\.csv/, 2);
+    expectRefusal(await run('serve', 'x.mlp', '--port', '70000'), /--port must be an integer from 0 to 65535/, 2);
     expect(existsSync(at('bad-flag.mlp'))).toBe(false);
   });
 });
 
 describe('train, predict, inspect, export-onnx on iris (class names as labels)', () => {
   let trained: Result;
-  beforeAll(() => {
-    trained = run(
+  beforeAll(async () => {
+    trained = await run(
       'train', 'iris-train.csv', '--target', 'species', '--ignore', 'split', '--layers', '16', '--epochs', '150',
       '--lr', '0.01', '--seed', '3', '--out', 'iris.mlp', '--report', 'iris.html',
     );
   });
 
-  it('trains: one plain line per epoch off a terminal, and says which epoch it saved', () => {
+  it('trains: one plain line per epoch off a terminal, and says which epoch it saved', async () => {
     expect(trained.code, trained.stderr).toBe(0);
     expect(trained.stdout).toMatch(/^112 rows, 4 features -> "species": 3 classes \(crossEntropy, softmax output\)/);
     const epochs = trained.stdout.split('\n').filter((l) => /^epoch \d+\/150 /.test(l));
@@ -135,8 +153,8 @@ describe('train, predict, inspect, export-onnx on iris (class names as labels)',
     expect(readFileSync(at('iris.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/);
   });
 
-  it('predict matches columns by name, gives the original labels, and is >= 90% accurate on the held-out rows', () => {
-    const r = run('predict', 'iris.mlp', 'iris-test.csv', '--out', 'iris-pred.csv');
+  it('predict matches columns by name, gives the original labels, and is >= 90% accurate on the held-out rows', async () => {
+    const r = await run('predict', 'iris.mlp', 'iris-test.csv', '--out', 'iris-pred.csv');
     expect(r.code, r.stderr).toBe(0);
     const want = JSON.parse(readFileSync(at('iris-test-labels.json'), 'utf8')) as string[];
     const got = readCsv(at('iris-pred.csv')).map((row) => row.prediction!);
@@ -147,8 +165,8 @@ describe('train, predict, inspect, export-onnx on iris (class names as labels)',
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('--proba adds one probability column per class (rows sum to 1); --json gives the same as objects', () => {
-    const csv = run('predict', 'iris.mlp', 'iris-test.csv', '--proba');
+  it('--proba adds one probability column per class (rows sum to 1); --json gives the same as objects', async () => {
+    const csv = await run('predict', 'iris.mlp', 'iris-test.csv', '--proba');
     expect(csv.code).toBe(0);
     const rows = readCsvText(csv.stdout);
     expect(Object.keys(rows[0]!)).toEqual(['prediction', 'p(setosa)', 'p(versicolor)', 'p(virginica)']);
@@ -157,14 +175,14 @@ describe('train, predict, inspect, export-onnx on iris (class names as labels)',
       expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(row.prediction).toBe(SPECIES[p.indexOf(Math.max(...p))]);
     }
-    const json = run('predict', 'iris.mlp', 'iris-test.csv', '--proba', '--json');
+    const json = await run('predict', 'iris.mlp', 'iris-test.csv', '--proba', '--json');
     const items = JSON.parse(json.stdout) as { prediction: string; probabilities: Record<string, number> }[];
     expect(items.map((i) => i.prediction)).toEqual(rows.map((r) => r.prediction));
     expect(Object.keys(items[0]!.probabilities)).toEqual(SPECIES);
   });
 
-  it('inspect: architecture, parameter count, loss, optimizer, summary, input statistics, weight statistics', () => {
-    const r = run('inspect', 'iris.mlp');
+  it('inspect: architecture, parameter count, loss, optimizer, summary, input statistics, weight statistics', async () => {
+    const r = await run('inspect', 'iris.mlp');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('architecture: 4 inputs -> 16 relu -> 3 softmax');
     expect(r.stdout).toContain('parameters: 131');
@@ -181,11 +199,11 @@ describe('train, predict, inspect, export-onnx on iris (class names as labels)',
     expect(model.classes).toEqual(SPECIES);
   });
 
-  it('export-onnx writes an ONNX file', () => {
-    const r = run('export-onnx', 'iris.mlp', 'iris.onnx');
+  it('export-onnx writes an ONNX file', async () => {
+    const r = await run('export-onnx', 'iris.mlp', 'iris.onnx');
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(at('iris.onnx')).length).toBeGreaterThan(500);
-    expectRefusal(run('export-onnx', 'iris.mlp', path.join('no-such-dir', 'x.onnx')), /cannot save .*no-such-dir.*the directory does not exist/);
+    expectRefusal(await run('export-onnx', 'iris.mlp', path.join('no-such-dir', 'x.onnx')), /cannot save .*no-such-dir.*the directory does not exist/);
   });
 });
 
@@ -196,32 +214,32 @@ function readCsvText(text: string): Record<string, string>[] {
 }
 
 describe('other targets', () => {
-  it('wine: an integer target is a class label; predictions come back as those labels', () => {
-    const r = run('train', path.join(repoRoot, 'test', 'fixtures', 'data', 'wine.csv'), '--target', 'target', '--ignore', 'split', '--layers', '32', '--epochs', '60', '--lr', '0.01', '--out', 'wine.mlp');
+  it('wine: an integer target is a class label; predictions come back as those labels', async () => {
+    const r = await run('train', path.join(repoRoot, 'test', 'fixtures', 'data', 'wine.csv'), '--target', 'target', '--ignore', 'split', '--layers', '32', '--epochs', '60', '--lr', '0.01', '--out', 'wine.mlp');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/178 rows, 13 features -> "target": 3 classes/);
-    const p = run('predict', 'wine.mlp', path.join(repoRoot, 'test', 'fixtures', 'data', 'wine.csv'), '--json');
+    const p = await run('predict', 'wine.mlp', path.join(repoRoot, 'test', 'fixtures', 'data', 'wine.csv'), '--json');
     const labels = (JSON.parse(p.stdout) as { prediction: string }[]).map((i) => i.prediction);
     const want = readCsv(path.join(repoRoot, 'test', 'fixtures', 'data', 'wine.csv')).map((row) => row.target);
     expect(new Set(labels)).toEqual(new Set(['0', '1', '2']));
     expect(labels.filter((l, i) => l === want[i]).length / labels.length).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('two classes: one sigmoid output with binary cross-entropy, labels decoded', () => {
+  it('two classes: one sigmoid output with binary cross-entropy, labels decoded', async () => {
     const rows = readFileSync(at('iris-train.csv'), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
     writeFileSync(at('binary.csv'), [rows[0], ...rows.slice(1).filter((l) => !l.includes('setosa'))].join('\n'));
-    const r = run('train', 'binary.csv', '--target', 'species', '--ignore', 'split', '--layers', '8', '--epochs', '80', '--lr', '0.01', '--out', 'binary.mlp');
+    const r = await run('train', 'binary.csv', '--target', 'species', '--ignore', 'split', '--layers', '8', '--epochs', '80', '--lr', '0.01', '--out', 'binary.mlp');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2 classes (binaryCrossEntropy, sigmoid output)');
-    expect(run('inspect', 'binary.mlp').stdout).toContain('architecture: 4 inputs -> 8 relu -> 1 sigmoid');
-    const p = run('predict', 'binary.mlp', 'binary.csv', '--proba');
+    expect((await run('inspect', 'binary.mlp')).stdout).toContain('architecture: 4 inputs -> 8 relu -> 1 sigmoid');
+    const p = await run('predict', 'binary.mlp', 'binary.csv', '--proba');
     const out = readCsvText(p.stdout);
     expect(Object.keys(out[0]!)).toEqual(['prediction', 'p(versicolor)', 'p(virginica)']);
     const truth = readCsv(at('binary.csv')).map((row) => row.species);
     expect(out.filter((o, i) => o.prediction === truth[i]).length / out.length).toBeGreaterThanOrEqual(0.85);
   });
 
-  it('regression: a real-valued target; predictions in its units (r2 >= 0.9 on held-out rows)', () => {
+  it('regression: a real-valued target; predictions in its units (r2 >= 0.9 on held-out rows)', async () => {
     const random = rng(5);
     const rowsOf = (n: number) =>
       Array.from({ length: n }, () => {
@@ -233,17 +251,17 @@ describe('other targets', () => {
     const test = rowsOf(100);
     write('reg-train.csv', rowsOf(400));
     write('reg-test.csv', test);
-    const r = run('train', 'reg-train.csv', '--target', 'price', '--layers', '32', '--epochs', '80', '--lr', '0.01', '--out', 'reg.mlp');
+    const r = await run('train', 'reg-train.csv', '--target', 'price', '--layers', '32', '--epochs', '80', '--lr', '0.01', '--out', 'reg.mlp');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/-> "price": regression \(mse, linear output; target standardised/);
-    const p = run('predict', 'reg.mlp', 'reg-test.csv');
+    const p = await run('predict', 'reg.mlp', 'reg-test.csv');
     const got = readCsvText(p.stdout).map((row) => Number(row.prediction));
     const truth = test.map((row) => row[2]!);
     const mean = truth.reduce((a, b) => a + b, 0) / truth.length;
     const ssRes = truth.reduce((s, t, i) => s + (t - got[i]!) ** 2, 0);
     const ssTot = truth.reduce((s, t) => s + (t - mean) ** 2, 0);
     expect(1 - ssRes / ssTot).toBeGreaterThanOrEqual(0.9);
-    expect(run('inspect', 'reg.mlp').stdout).toContain('architecture: 2 inputs -> 32 relu -> 1 linear');
+    expect((await run('inspect', 'reg.mlp')).stdout).toContain('architecture: 2 inputs -> 32 relu -> 1 linear');
   });
 });
 
@@ -257,33 +275,39 @@ describe('bad input: one line on stderr naming the problem, a non-zero exit, no 
     expect(existsSync(at('never.html'))).toBe(false);
   });
 
-  it('ragged rows, non-numbers (with line and column), a missing target column, empty files', () => {
-    expectRefusal(train('ragged.csv', 'a,b,y\n1,2,x\n3,4\n5,6,y\n'), /ragged\.csv line 3: 2 fields, but the header has 3 \(ragged row\)/);
-    expectRefusal(train('text.csv', 'a,b,y\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n'), /text\.csv line 3, column "b" has "oops": feature columns must hold numbers/);
-    expectRefusal(train('blank.csv', 'a,b,y\n1,2,x\n3,,y\n4,5,x\n6,7,y\n'), /blank\.csv line 3, column "b" is empty/);
-    expectRefusal(train('notarget.csv', 'a,b,c\n1,2,3\n'), /notarget\.csv has no target column "y" \(columns: "a", "b", "c"\)/);
-    expectRefusal(train('empty.csv', ''), /empty\.csv is empty/);
-    expectRefusal(train('header.csv', 'a,b,y\n'), /header\.csv has a header but no rows/);
-    expectRefusal(train('quote.csv', 'a,b,y\n1,2,"x\n'), /quote\.csv is not valid CSV/);
-    expectRefusal(run('train', 'missing.csv', '--target', 'y', '--out', 'never.mlp'), /cannot read missing\.csv: no such file/);
+  it('ragged rows, non-numbers (with line and column), a missing target column, empty files', async () => {
+    await refusals([
+      [train('ragged.csv', 'a,b,y\n1,2,x\n3,4\n5,6,y\n'), /ragged\.csv line 3: 2 fields, but the header has 3 \(ragged row\)/],
+      [train('text.csv', 'a,b,y\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n'), /text\.csv line 3, column "b" has "oops": feature columns must hold numbers/],
+      [train('blank.csv', 'a,b,y\n1,2,x\n3,,y\n4,5,x\n6,7,y\n'), /blank\.csv line 3, column "b" is empty/],
+      [train('notarget.csv', 'a,b,c\n1,2,3\n'), /notarget\.csv has no target column "y" \(columns: "a", "b", "c"\)/],
+      [train('empty.csv', ''), /empty\.csv is empty/],
+      [train('header.csv', 'a,b,y\n'), /header\.csv has a header but no rows/],
+      [train('quote.csv', 'a,b,y\n1,2,"x\n'), /quote\.csv is not valid CSV/],
+      [run('train', 'missing.csv', '--target', 'y', '--out', 'never.mlp'), /cannot read missing\.csv: no such file/],
+    ]);
   });
 
-  it('a class with one sample, a single class, a text target for regression', () => {
-    expectRefusal(train('lonely.csv', 'a,y\n1,x\n2,x\n3,y\n4,y\n5,z\n'), /class "z" of column "y" has one sample \(lonely\.csv line 6\); each class needs at least 2/);
-    expectRefusal(train('one.csv', 'a,y\n1,x\n2,x\n'), /column "y" has a single class/);
+  it('a class with one sample, a single class, a text target for regression', async () => {
     writeFileSync(at('reg-text.csv'), 'a,y\n1,2.5\n2,abc\n');
-    expectRefusal(run('train', 'reg-text.csv', '--target', 'y', '--task', 'regression', '--out', 'never.mlp'), /reg-text\.csv line 3, column "y" has "abc": a regression target must be numeric/);
+    await refusals([
+      [train('lonely.csv', 'a,y\n1,x\n2,x\n3,y\n4,y\n5,z\n'), /class "z" of column "y" has one sample \(lonely\.csv line 6\); each class needs at least 2/],
+      [train('one.csv', 'a,y\n1,x\n2,x\n'), /column "y" has a single class/],
+      [run('train', 'reg-text.csv', '--target', 'y', '--task', 'regression', '--out', 'never.mlp'), /reg-text\.csv line 3, column "y" has "abc": a regression target must be numeric/],
+    ]);
   });
 
-  it('a model file that is not one; data that lacks the model\'s columns; an unwritable --out', () => {
+  it("a model file that is not one; data that lacks the model's columns; an unwritable --out", async () => {
     writeFileSync(at('fake.mlp'), 'this is not a model at all');
-    expectRefusal(run('inspect', 'fake.mlp'), /fake\.mlp is not a valid mlpstream model file: /);
-    expectRefusal(run('predict', 'fake.mlp', 'iris-test.csv', '--out', 'never.csv'), /fake\.mlp is not a valid mlpstream model file/);
-    expectRefusal(run('serve', 'fake.mlp', '--port', '0'), /fake\.mlp is not a valid mlpstream model file/);
-    expectRefusal(run('inspect', 'nothing-here.mlp'), /cannot read the model file .*nothing-here\.mlp.*does not exist/);
     writeFileSync(at('partial.csv'), 'sepal length (cm),petal width (cm)\n1,2\n');
-    expectRefusal(run('predict', 'iris.mlp', 'partial.csv', '--out', 'never.csv'), /partial\.csv lacks the model's feature columns "sepal width \(cm\)", "petal length \(cm\)"/);
-    expectRefusal(run('predict', 'iris.mlp', 'iris-test.csv', '--out', path.join('no-dir', 'p.csv')), /cannot save the predictions to .*no-dir/);
+    await refusals([
+      [run('inspect', 'fake.mlp'), /fake\.mlp is not a valid mlpstream model file: /],
+      [run('predict', 'fake.mlp', 'iris-test.csv', '--out', 'never.csv'), /fake\.mlp is not a valid mlpstream model file/],
+      [run('serve', 'fake.mlp', '--port', '0'), /fake\.mlp is not a valid mlpstream model file/],
+      [run('inspect', 'nothing-here.mlp'), /cannot read the model file .*nothing-here\.mlp/],
+      [run('predict', 'iris.mlp', 'partial.csv', '--out', 'never.csv'), /partial\.csv lacks the model's feature columns "sepal width \(cm\)", "petal length \(cm\)"/],
+      [run('predict', 'iris.mlp', 'iris-test.csv', '--out', path.join('no-dir', 'p.csv')), /cannot save the predictions to .*no-dir/],
+    ]);
     expect(existsSync(at('never.csv'))).toBe(false);
   });
 });
@@ -352,8 +376,8 @@ describe('serve and signals', () => {
     expect(model.trainingSummary?.valLoss).toBeCloseTo(valLosses[best - 1]!, 3);
   });
 
-  it('demo: the XOR lesson, and --report writes both decision regions', () => {
-    const r = run('demo', '--report', 'xor.html');
+  it('demo: the XOR lesson, and --report writes both decision regions', async () => {
+    const r = await run('demo', '--report', 'xor.html');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/-> stalls: loss 0\.69\d+ = log 2/);
     expect(r.stdout).toMatch(/-> 100% accuracy, loss 0\.0\d+: 3000 epochs/);

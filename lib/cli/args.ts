@@ -92,7 +92,10 @@ function argumentProblem(error: Error & { code?: string }): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown flag ${flag ?? error.message}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /does not take/.test(error.message) ? `flag ${flag} takes no value` : `flag ${flag} needs a value`;
+      if (/does not take/.test(error.message)) return `flag ${flag} takes no value`;
+      // parseArgs will not take a value that starts with '-' after a space.
+      if (/ambiguous/.test(error.message)) return `flag ${flag} needs a value (write ${flag}=-1 for one starting with '-')`;
+      return `flag ${flag} needs a value`;
     default:
       return error.message;
   }
