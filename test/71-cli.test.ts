@@ -288,12 +288,17 @@ describe('bad input: one line on stderr naming the problem, a non-zero exit, no 
     ]);
   });
 
-  it('a class with one sample, a single class, a text target for regression', async () => {
+  it('a class with one sample, a single class, a text target for regression, a run that diverges', async () => {
     writeFileSync(at('reg-text.csv'), 'a,y\n1,2.5\n2,abc\n');
+    writeFileSync(at('diverge.csv'), ['a,y', ...Array.from({ length: 200 }, (_, i) => `${i % 17},${(i % 17) * 3.3 + 0.1}`)].join('\n'));
     await refusals([
       [train('lonely.csv', 'a,y\n1,x\n2,x\n3,y\n4,y\n5,z\n'), /class "z" of column "y" has one sample \(lonely\.csv line 6\); each class needs at least 2/],
       [train('one.csv', 'a,y\n1,x\n2,x\n'), /column "y" has a single class/],
       [run('train', 'reg-text.csv', '--target', 'y', '--task', 'regression', '--out', 'never.mlp'), /reg-text\.csv line 3, column "y" has "abc": a regression target must be numeric/],
+      [
+        run('train', 'diverge.csv', '--target', 'y', '--optimizer', 'sgd', '--lr', '10', '--layers', '64', '--epochs', '5', '--out', 'never.mlp'),
+        /training diverged in epoch 1 \(the (loss|weights) became NaN or infinite\): nothing saved; try a smaller --lr/,
+      ],
     ]);
   });
 

@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 
 import {
   MLP,
+  TrainingDivergedError,
   type ActivationName,
   type EpochMetrics,
   type LayerOptions,
@@ -307,6 +308,9 @@ export async function train(argv: string[]): Promise<number> {
       }
     }
   } catch (error) {
+    if (error instanceof TrainingDivergedError) {
+      throw new CliError(`training diverged in epoch ${error.epoch} (the ${error.reason === 'loss' ? 'loss' : 'weights'} became NaN or infinite): nothing saved; try a smaller --lr`);
+    }
     if ((error as Error).name !== 'AbortError') throw error;
     interrupted = true;
   } finally {
