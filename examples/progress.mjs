@@ -3,7 +3,7 @@
 // each epoch's metrics come through for await as usual. Ctrl-C stops the run within a
 // mini-batch through an AbortSignal; the model keeps the weights of its last completed epoch.
 //
-//   npm install            (cli-progress is a devDependency: the package itself never needs it)
+//   npm install            (cli-progress is a dependency: the mlpstream command draws its bar with it)
 //   node examples/progress.mjs [--epochs 5] [--rows 20000]
 import { parseArgs } from 'node:util';
 

@@ -65,8 +65,15 @@ async function removeStaleTemporaries(dir: string, base: string): Promise<void> 
   }
 }
 
-/** Writes `bytes` (or the pieces of `bytes`, one after another) to `target` atomically. */
-export async function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
+/**
+ * Writes `bytes` (or the pieces of `bytes`, one after another) to `target` atomically. `what`
+ * names the file in the error message ("cannot save the model to ...").
+ */
+export async function writeFileAtomic(
+  target: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+  what = 'the model',
+): Promise<void> {
   if (typeof target !== 'string' || target.length === 0) {
     throw new TypeError(`path must be a non-empty string, got ${typeof target}`);
   }
@@ -92,7 +99,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array | readon
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    throw new ModelFileError(`cannot save the model to '${resolved}': ${reason(error)}`, resolved, { cause: error });
+    throw new ModelFileError(`cannot save ${what} to '${resolved}': ${reason(error)}`, resolved, { cause: error });
   }
   // Make the rename itself durable. Some file systems refuse to fsync a directory; the file
   // is already complete and in place then, so that is not an error.

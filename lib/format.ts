@@ -17,7 +17,7 @@ export type { JsonValue } from './json-strict.js';
 
 export const FORMAT_NAME = 'mlpstream';
 /** The version this mlpstream writes. */
-export const FORMAT_VERSION = '1.0';
+export const FORMAT_VERSION = '1.1';
 /** The major versions this mlpstream reads (any minor version of each). */
 const READABLE_MAJORS: readonly number[] = [1];
 
@@ -29,7 +29,7 @@ export const MAX_LAYERS = 4096;
 export const MAX_UNITS = 2 ** 24;
 /** Optimizer state tensors per model (Adam has 2). */
 export const MAX_OPTIMIZER_SLOTS = 4;
-/** Longest class label, in UTF-16 code units. */
+/** Longest class label or feature name, in UTF-16 code units. */
 export const MAX_CLASS_LABEL = 1024;
 
 /** What a training run leaves behind for people: shown by tools, not needed to resume. */
@@ -74,6 +74,8 @@ export interface ModelSnapshot {
   normalization?: { mean: Float32Array; std: Float32Array };
   /** One label per output (or two for a single sigmoid output: [negative, positive]). */
   classes?: string[];
+  /** One name per input (format 1.1): the columns a model was trained on. */
+  features?: string[];
   trainingSummary?: TrainingSummary;
   trainingState?: TrainingStateSnapshot;
 }
@@ -190,6 +192,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // Field validators shared by the reader (ModelFormatError) and the writer and setters
 // (TypeError/RangeError): each returns why a value is wrong, or null.
 
+/** Why `names` is not a list of `count` distinct labels of 1 to MAX_CLASS_LABEL characters, or null. */
+function namesProblem(names: readonly unknown[], field: string): string | null {
+  const seen = new Set<string>();
+  for (let i = 0; i < names.length; i++) {
+    const c: unknown = names[i];
+    if (typeof c !== 'string') return `${field}[${i}] must be a string`;
+    if (c.length === 0 || c.length > MAX_CLASS_LABEL) return `${field}[${i}] must be 1 to ${MAX_CLASS_LABEL} characters long`;
+    if (seen.has(c)) return `${field}[${i}] ${JSON.stringify(c)} appears twice`;
+    seen.add(c);
+  }
+  return null;
+}
+
 /** Why `classes` cannot label a model with `outputs` outputs, or null. */
 export function classesProblem(classes: unknown, outputs: number): string | null {
   if (!Array.isArray(classes)) return 'classes must be an array of strings';
@@ -197,15 +212,16 @@ export function classesProblem(classes: unknown, outputs: number): string | null
   if (classes.length !== outputs && !single) {
     return `classes has ${classes.length} labels but the model has ${outputs} output${outputs === 1 ? ' (a single output takes 1 label, or 2: [negative, positive])' : 's'}`;
   }
-  const seen = new Set<string>();
-  for (let i = 0; i < classes.length; i++) {
-    const c: unknown = classes[i];
-    if (typeof c !== 'string') return `classes[${i}] must be a string`;
-    if (c.length === 0 || c.length > MAX_CLASS_LABEL) return `classes[${i}] must be 1 to ${MAX_CLASS_LABEL} characters long`;
-    if (seen.has(c)) return `classes[${i}] ${JSON.stringify(c)} appears twice`;
-    seen.add(c);
+  return namesProblem(classes, 'classes');
+}
+
+/** Why `features` cannot name the inputs of a model with `inputs` inputs, or null. */
+export function featuresProblem(features: unknown, inputs: number): string | null {
+  if (!Array.isArray(features)) return 'features must be an array of strings';
+  if (features.length !== inputs) {
+    return `features has ${features.length} names but the model has ${inputs} input${inputs === 1 ? '' : 's'}`;
   }
-  return null;
+  return namesProblem(features, 'features');
 }
 
 function numberField(
@@ -290,6 +306,11 @@ export function encodeModelParts(s: ModelSnapshot): Uint8Array[] {
     const problem = classesProblem(s.classes, s.layers[s.layers.length - 1]!.units);
     if (problem) throw new RangeError(problem);
     metadata.classes = JSON.stringify(s.classes);
+  }
+  if (s.features) {
+    const problem = featuresProblem(s.features, s.inputs);
+    if (problem) throw new RangeError(problem);
+    metadata.features = JSON.stringify(s.features);
   }
   if (s.trainingSummary) {
     const problem = summaryProblem(s.trainingSummary);
@@ -520,6 +541,13 @@ function decode(bytes: Uint8Array, fileLength: number, headerOnly: boolean): Mod
     if (problem) fail(`metadata.${problem}`);
     classes = value as string[];
   }
+  let features: string[] | undefined;
+  if (m.features !== undefined) {
+    const value = parseJson(m.features, 'metadata.features');
+    const problem = featuresProblem(value, inputs);
+    if (problem) fail(`metadata.${problem}`);
+    features = value as string[];
+  }
   let trainingSummary: TrainingSummary | undefined;
   if (m.training_summary !== undefined) {
     const value = parseJson(m.training_summary, 'metadata.training_summary');
@@ -626,6 +654,7 @@ function decode(bytes: Uint8Array, fileLength: number, headerOnly: boolean): Mod
     snapshot.normalization = { mean, std };
   }
   if (classes) snapshot.classes = classes;
+  if (features) snapshot.features = features;
   if (trainingSummary) snapshot.trainingSummary = trainingSummary;
   if (training) {
     const slots: Float32Array[] = [];

@@ -13,3 +13,5 @@ export {
 export { FORMAT_VERSION, type JsonValue, type TrainingSummary } from './format.js';
 export { ONNX_OPSET, type OnnxExportOptions } from './onnx.js';
 export type * from './types.js';
+export { createPredictionServer, predictedClasses, serveModel, type RunningServer, type ServeOptions } from './serve.js';
+export { writeFileAtomic } from './atomic-file.js';

@@ -16,6 +16,7 @@ import {
   checkModelHeader,
   classesProblem,
   decodeModel,
+  featuresProblem,
   encodeModel,
   encodeModelParts,
   headerLengthOf,
@@ -121,6 +122,7 @@ export class MLP {
   /** @internal */
   readonly native: NativeModel;
   #classes: readonly string[] | undefined;
+  #features: readonly string[] | undefined;
   #trainingSummary: TrainingSummary | undefined;
   /** The last epoch of a run, folded into #trainingSummary only when someone reads it. */
   #lastEpoch: { metrics: EpochMetrics; startedAt: number; earlierMs: number } | undefined;
@@ -129,7 +131,7 @@ export class MLP {
 
   constructor(options: MLPOptions) {
     assertObject(options, 'options');
-    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed', 'classes']);
+    assertKnownKeys(options as unknown as Record<string, unknown>, 'options', ['inputs', 'layers', 'seed', 'classes', 'features']);
     this.inputs = assertInteger(options.inputs, 'options.inputs', 1, MAX_UNITS);
     this.layers = Object.freeze(normalizeLayers(options.layers).map((l) => Object.freeze(l)));
     this.seed = options.seed === undefined ? 0 : assertInteger(options.seed, 'options.seed', 0);
@@ -145,6 +147,22 @@ export class MLP {
       ),
     );
     if (options.classes !== undefined) this.classes = options.classes;
+    if (options.features !== undefined) this.features = options.features;
+  }
+
+  /** Input names, one per input (the columns the model was trained on); saved with the model. */
+  get features(): readonly string[] | undefined {
+    return this.#features;
+  }
+
+  set features(value: readonly string[] | undefined) {
+    if (value === undefined) {
+      this.#features = undefined;
+      return;
+    }
+    const problem = featuresProblem(value, this.inputs);
+    if (problem) throw new (Array.isArray(value) ? RangeError : TypeError)(problem);
+    this.#features = Object.freeze([...value]);
   }
 
   /**
@@ -208,6 +226,18 @@ export class MLP {
     if (problem) throw new TypeError(problem);
     this.#lastEpoch = undefined;
     this.#trainingSummary = Object.freeze(JSON.parse(JSON.stringify(value)) as TrainingSummary);
+  }
+
+  /** The input standardisation predict applies (each input's mean and std, copies), if any. */
+  get normalization(): { mean: Float32Array; std: Float32Array } | undefined {
+    const norm = this.native.getNormalization();
+    return norm ? { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) } : undefined;
+  }
+
+  /** The optimizer whose state the model carries (from its last run or file), and its update count. */
+  get optimizerState(): { type: OptimizerOptions['type']; step: number } | undefined {
+    const state = this.native.getTrainingState();
+    return state ? { type: OPTIMIZERS[state.optimizer.kind]!, step: state.optimizer.step } : undefined;
   }
 
   /** Number of trainable parameters (weights and biases). */
@@ -537,6 +567,7 @@ export class MLP {
     };
     if (this.loss) snapshot.loss = this.loss;
     if (this.#classes) snapshot.classes = [...this.#classes];
+    if (this.#features) snapshot.features = [...this.#features];
     const summary = this.trainingSummary;
     if (summary) snapshot.trainingSummary = summary;
     const norm = consistent.normalization;
@@ -588,6 +619,7 @@ export class MLP {
     model.native.setParams(s.params);
     if (s.loss) model.loss = s.loss;
     if (s.classes) model.classes = s.classes;
+    if (s.features) model.features = s.features;
     if (s.trainingSummary) model.trainingSummary = s.trainingSummary;
     if (s.normalization) model.native.setNormalization(s.normalization.mean, s.normalization.std);
     if (s.trainingState) {

@@ -213,6 +213,7 @@ export function modelToONNX(s: ModelSnapshot, options: OnnxExportOptions = {}): 
   };
   if (s.loss) metadata.loss = s.loss;
   if (s.classes) metadata.classes = JSON.stringify(s.classes);
+  if (s.features) metadata.features = JSON.stringify(s.features);
   const model = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],

@@ -28,6 +28,8 @@ export interface MLPOptions {
   seed?: number;
   /** Class labels, one per output (or [negative, positive] for a single output); saved with the model. */
   classes?: string[];
+  /** Input names, one per input (e.g. CSV columns); saved with the model (format 1.1). */
+  features?: string[];
 }
 
 export interface PredictOptions {

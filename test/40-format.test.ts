@@ -264,6 +264,38 @@ describe('class labels and training summary on the model', () => {
   });
 });
 
+describe('feature names (format 1.1)', () => {
+  it('features: option, setter, validation, saved as metadata.features and loaded back', () => {
+    const model = new MLP({ inputs: 3, layers: [{ units: 2, activation: 'softmax' }], features: ['a', 'b b', 'c,"d"'] });
+    expect(model.features).toEqual(['a', 'b b', 'c,"d"']);
+    expect(Object.isFrozen(model.features)).toBe(true);
+    const bytes = model.toBuffer();
+    const meta = safetensors(bytes).header.__metadata__ as Record<string, string>;
+    expect(meta.format_version).toBe('1.1');
+    expect(JSON.parse(meta.features!)).toEqual(['a', 'b b', 'c,"d"']);
+    expect(MLP.fromBuffer(bytes).features).toEqual(['a', 'b b', 'c,"d"']);
+    expect(() => (model.features = ['a', 'b'])).toThrow(/features has 2 names but the model has 3 inputs/);
+    expect(() => (model.features = ['a', 'b', 'a'])).toThrow(/features\[2\] "a" appears twice/);
+    expect(() => (model.features = ['a', 'b', ''])).toThrow(/1 to 1024 characters/);
+    expect(() => (model.features = 'abc' as never)).toThrow(TypeError);
+    model.features = undefined;
+    expect(safetensors(model.toBuffer()).header.__metadata__.features).toBeUndefined();
+    expect(MLP.fromBuffer(model.toBuffer()).features).toBeUndefined();
+  });
+
+  it('a file whose features do not fit its architecture is refused', () => {
+    const model = new MLP({ inputs: 2, layers: [{ units: 1 }], features: ['x', 'y'] });
+    const bad = withHeader(model.toBuffer(), (h) => {
+      h.__metadata__.features = '["x"]';
+    });
+    expect(() => MLP.fromBuffer(bad)).toThrow(/metadata\.features has 1 names but the model has 2 inputs/);
+    const notJson = withHeader(model.toBuffer(), (h) => {
+      h.__metadata__.features = '[x]';
+    });
+    expect(() => MLP.fromBuffer(notJson)).toThrow(ModelFormatError);
+  });
+});
+
 describe('versions', () => {
   it('the golden file of format 1.0 still loads, with the same predictions', () => {
     const dir = path.join(here, 'fixtures', 'models');

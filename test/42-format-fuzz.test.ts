@@ -26,6 +26,7 @@ async function makeBases(): Promise<Uint8Array[]> {
     layers: [{ units: 5, activation: 'leakyRelu', leakySlope: 0.05 }, { units: 3, activation: 'softmax' }],
     seed: 2,
     classes: ['x', 'y', 'z'],
+    features: ['f0', 'f1', 'f2', 'f3'],
   });
   a.native.setNormalization(new Float32Array([0, 1, 2, 3]), new Float32Array([1, 2, 3, 4]));
   const r = rng(4);
@@ -145,14 +146,14 @@ const headerEdit: fc.Arbitrary<Edit> = fc.oneof(
   ),
   // A metadata value replaced or removed.
   fc.tuple(
-    fc.constantFrom('format', 'format_version', 'architecture', 'seed', 'loss', 'classes', 'training_summary', 'training_state', 'data_crc32c', 'novel'),
+    fc.constantFrom('format', 'format_version', 'architecture', 'seed', 'loss', 'classes', 'features', 'training_summary', 'training_state', 'data_crc32c', 'novel'),
     fc.oneof(nastyValue.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), fc.constant(undefined)),
   ).map(([key, v]): Edit => (h) => {
     if (h.__metadata__ && typeof h.__metadata__ === 'object') h.__metadata__[key] = v;
   }),
   // A field inside a JSON-valued metadata entry replaced.
   fc.tuple(
-    fc.constantFrom('architecture', 'training_state', 'training_summary', 'classes'),
+    fc.constantFrom('architecture', 'training_state', 'training_summary', 'classes', 'features'),
     fc.constantFrom('inputs', 'layers', 'units', 'activation', 'leakySlope', 'epochsDone', 'rng', 'optimizer', 'type', 'step', 'slots', 'epochs', 'accuracy', 'date', '0'),
     nastyValue,
   ).map(([key, field, v]): Edit => (h) => {
