@@ -67,14 +67,31 @@ function fail(lines) {
   process.exit(1);
 }
 
-const forced = buildFromSourceRequested();
-if (!forced && prebuilds.resolve(root, options, true, false)) process.exit(0);
+// A prebuild that exists may still not load here (a Linux older than the build machine's glibc
+// or libstdc++): try it, unless npm was asked to install for another platform or architecture.
+function loadError(file) {
+  const env = process.env;
+  if ((env.npm_config_platform || process.platform) !== process.platform) return null;
+  if ((env.npm_config_arch || process.arch) !== process.arch) return null;
+  try {
+    require(file);
+    return null;
+  } catch (error) {
+    return String(error.message).split('\n')[0];
+  }
+}
 
-console.error(
-  forced
-    ? `${tag} --build-from-source given; building ${target()} from source with cmake-js`
-    : `${tag} no prebuilt binary for ${target()}; building from source with cmake-js`,
-);
+function reasonToBuild() {
+  if (buildFromSourceRequested()) return `--build-from-source given; building ${target()}`;
+  const prebuild = prebuilds.resolve(root, options, true, false);
+  if (!prebuild) return `no prebuilt binary for ${target()}; building`;
+  const error = loadError(prebuild);
+  return error === null ? null : `the prebuilt binary for ${target()} does not load here (${error}); building`;
+}
+
+const reason = reasonToBuild();
+if (reason === null) process.exit(0);
+console.error(`${tag} ${reason} from source with cmake-js`);
 
 const missing = missingTools();
 if (missing.length > 0) {

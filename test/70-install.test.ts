@@ -4,7 +4,8 @@
 // - With the prebuilt binary and no compiler, CMake, make or ninja on PATH, both `import` and
 //   `require` train XOR with the prebuild (and nothing was built).
 // - Without a prebuild, the install says so in one line and builds from source with cmake-js.
-// - Without a prebuild and without the tools, the install fails naming what is missing.
+// - Without a prebuild and without the tools, the install fails naming what is missing; a
+//   prebuild that does not load, or --build-from-source, also leads to the source build.
 // The prebuild is the addon this checkout already built (build/Release, from the same sources),
 // put through the same `pkg-prebuilds-copy --strip` step as scripts/make-prebuilds.sh, rather
 // than a second compile; the source-build case compiles the addon for real.
@@ -16,7 +17,6 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import which from 'which';
 
 import { freshDist, repoRoot } from './helpers/dist.js';
 
@@ -48,7 +48,8 @@ function cleanEnv(pathValue = process.env.PATH ?? ''): NodeJS.ProcessEnv {
   return env;
 }
 
-const npmCli = realpathSync(which.sync('npm'));
+// The npm running this test (npm test), else the one installed beside this node.
+const npmCli = process.env.npm_execpath ?? path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 const npm = (args: string[], cwd: string, env?: NodeJS.ProcessEnv) =>
   run(process.execPath, [npmCli, ...args, '--no-audit', '--no-fund'], { cwd, env });
 
@@ -61,7 +62,7 @@ const BUILD_TOOLS = ['cmake', 'g++', 'gcc', 'cc', 'c++', 'clang', 'clang++', 'ma
 
 let tmp = '';
 let bareBin = '';
-const tarball = { withPrebuild: '', sourceOnly: '' };
+const tarball = { withPrebuild: '', sourceOnly: '', brokenPrebuild: '' };
 
 interface Packed {
   filename: string;
@@ -155,12 +156,20 @@ beforeAll(async () => {
   }
   expect(files.filter((f) => /^(test|bench|examples|lib|build|native\/tools|node_modules|\.ci)\//.test(f))).toEqual([]);
 
+  // A prebuild that is there but does not load (as on a Linux older than the build machine's).
+  writeFileSync(path.join(stage, prebuildPath), 'not a shared object');
+  tarball.brokenPrebuild = (await pack(stage, path.join(tmp, 'broken-prebuild'))).filename;
+
   // PATH for the no-compiler installs: a directory holding node and sh only.
   bareBin = path.join(tmp, 'bin');
   mkdirSync(bareBin);
   symlinkSync(process.execPath, path.join(bareBin, 'node'));
-  symlinkSync(which.sync('sh'), path.join(bareBin, 'sh'));
-  for (const tool of BUILD_TOOLS) expect(which.sync(tool, { path: bareBin, nothrow: true })).toBeNull();
+  symlinkSync('/bin/sh', path.join(bareBin, 'sh'));
+  const found = await run('/bin/sh', ['-c', `for t in ${BUILD_TOOLS.join(' ')}; do command -v "$t"; done; true`], {
+    cwd: tmp,
+    env: cleanEnv(bareBin),
+  });
+  expect(found).toEqual({ status: 0, output: '' });
 }, 120_000);
 
 afterAll(() => {
@@ -198,6 +207,15 @@ describe('npm install of the packed package', () => {
       'mlpstream: cannot build from source, not found on PATH: CMake (3.19 or newer); a C++17 compiler (g++ or clang++); make or ninja.',
     );
     if (process.platform === 'linux') expect(r.output).toContain('sudo apt-get install cmake g++ make');
+  }, 300_000);
+
+  it('a prebuild that does not load is not used: the install says why and builds from source (here it has no tools)', async () => {
+    const { r } = await install('broken', tarball.brokenPrebuild, cleanEnv(bareBin));
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(
+      new RegExp(`mlpstream: the prebuilt binary for ${target.replace(/[()]/g, '\\$&')} does not load here \\(.*node-napi-v8\\.node: .*\\); building from source with cmake-js`),
+    );
+    expect(r.output).toContain('mlpstream: cannot build from source, not found on PATH: CMake (3.19 or newer)');
   }, 300_000);
 
   it('--build-from-source skips the prebuild (here, without the tools, it then fails clearly)', async () => {
