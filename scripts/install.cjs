@@ -3,6 +3,7 @@
 // platform, a git clone, or --build-from-source) the addon is built with cmake-js, after one
 // line saying so; and if the tools for that are missing, the error names them and how to get them.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const prebuilds = require('pkg-prebuilds');
@@ -25,7 +26,7 @@ function buildFromSourceRequested() {
 function target() {
   const platform = process.env.npm_config_platform || process.platform;
   const arch = process.env.npm_config_arch || process.arch;
-  const musl = platform === 'linux' && require('node:fs').existsSync('/etc/alpine-release');
+  const musl = platform === 'linux' && fs.existsSync('/etc/alpine-release');
   return `${platform}-${arch}${musl ? '-musl' : ''} (Node-API ${options.napi_versions.join(', ')})`;
 }
 
@@ -39,7 +40,7 @@ function missingTools() {
   const missing = [];
   if (!onPath('cmake')) missing.push('CMake (3.19 or newer)');
   if (process.platform !== 'win32') {
-    if (!onPath('g++', 'clang++')) missing.push('a C++17 compiler (g++ or clang++)');
+    if (!onPath('g++', 'clang++')) missing.push('a C++17 compiler (g++ 12+ or clang++)');
     if (!onPath('make', 'ninja')) missing.push('make or ninja');
   }
   return missing;
@@ -102,6 +103,6 @@ const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json'))
 const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
   fail([
-    `${tag} the source build failed (cmake-js output above). It needs CMake 3.19+ and a C++17 compiler:`,
+    `${tag} the source build failed (cmake-js output above). It needs CMake 3.19+ and a C++17 compiler (GCC 12+ or Clang):`,
   ]);
 }

@@ -204,7 +204,7 @@ describe('npm install of the packed package', () => {
     expect(r.status).not.toBe(0);
     expect(r.output).toContain(`mlpstream: no prebuilt binary for ${target}; building from source with cmake-js`);
     expect(r.output).toContain(
-      'mlpstream: cannot build from source, not found on PATH: CMake (3.19 or newer); a C++17 compiler (g++ or clang++); make or ninja.',
+      'mlpstream: cannot build from source, not found on PATH: CMake (3.19 or newer); a C++17 compiler (g++ 12+ or clang++); make or ninja.',
     );
     if (process.platform === 'linux') expect(r.output).toContain('sudo apt-get install cmake g++ make');
   }, 300_000);
