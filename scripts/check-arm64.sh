@@ -29,8 +29,9 @@ while IFS= read -r src; do
   objs+=("$obj")
 done < <(find native/core -name '*.cc' | sort)
 "$AR" rcs "$out/libmlpstream_core.a" "${objs[@]}"
-if command -v file >/dev/null 2>&1 && ! file "${objs[0]}" | grep -q 'ARM aarch64'; then
-  echo "not an AArch64 object: $(file "${objs[0]}")" >&2
+# The cross binutils come with the compiler, so this check never depends on `file` being there.
+if ! aarch64-linux-gnu-readelf -h "${objs[0]}" | grep -q 'Machine:.*AArch64'; then
+  echo "not an AArch64 object: ${objs[0]}" >&2
   exit 1
 fi
 echo "arm64: ${#objs[@]} translation units of native/core compiled and archived ($(du -h "$out/libmlpstream_core.a" | cut -f1)), warning-free (-Werror)"
