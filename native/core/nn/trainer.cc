@@ -375,7 +375,11 @@ EpochOutcome Trainer::run_streaming(const std::atomic<bool>& cancel, Sums& sums,
   return {EpochStatus::kCompleted, sums.steps};
 }
 
-EpochOutcome Trainer::run_lbfgs(Sums& sums, float learning_rate) {
+EpochOutcome Trainer::run_lbfgs(const std::atomic<bool>& cancel, Sums& sums, float learning_rate) {
+  // Each evaluation is a pass over the whole training set, and a line search may make several:
+  // a cancel is honoured between evaluations (the epoch is then not committed, as a cancelled
+  // mini-batch epoch is not).
+  struct Cancelled {};
   // The loss at the epoch's starting point is the epoch's loss (as for the other optimizers:
   // measured before the update); L2 weight decay enters the objective itself.
   const float wd = config_.optimizer.weight_decay;
@@ -395,11 +399,17 @@ EpochOutcome Trainer::run_lbfgs(Sums& sums, float learning_rate) {
   if (!std::isfinite(f)) return {EpochStatus::kDiverged, 1, f};
   sums.loss = start;
   sums.grad_sq = dot(grads_.data(), grads_.data(), grads_.size());
-  lbfgs_->iterate(params_.data(), grads_.data(), f, learning_rate, [&](const float* x, float* g) {
-    const double value = objective(x, g, false, nullptr);
-    // A non-finite trial is simply a failed step for the line search.
-    return std::isfinite(value) ? value : std::numeric_limits<double>::infinity();
-  });
+  if (cancel.load(std::memory_order_relaxed)) return {EpochStatus::kCancelled, 1};
+  try {
+    lbfgs_->iterate(params_.data(), grads_.data(), f, learning_rate, [&](const float* x, float* g) {
+      if (cancel.load(std::memory_order_relaxed)) throw Cancelled{};
+      const double value = objective(x, g, false, nullptr);
+      // A non-finite trial is simply a failed step for the line search.
+      return std::isfinite(value) ? value : std::numeric_limits<double>::infinity();
+    });
+  } catch (const Cancelled&) {
+    return {EpochStatus::kCancelled, 1};
+  }
   return {EpochStatus::kCompleted, 1};
 }
 
@@ -509,7 +519,7 @@ EpochOutcome Trainer::run_epoch(const std::atomic<bool>& cancel, EpochMetrics& m
     for (auto& active : unit_active_) active.fill(0);
   }
   Sums sums;
-  const EpochOutcome outcome = lbfgs_     ? run_lbfgs(sums, learning_rate)
+  const EpochOutcome outcome = lbfgs_     ? run_lbfgs(cancel, sums, learning_rate)
                               : source_ ? run_streaming(cancel, sums, learning_rate, batches_done)
                                         : run_minibatches(cancel, sums, learning_rate, batches_done);
   if (outcome.status != EpochStatus::kCompleted) return outcome;

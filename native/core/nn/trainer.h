@@ -124,7 +124,7 @@ class Trainer {
   bool train_step(const float* x, Targets targets, int rows, Sums& sums, float learning_rate,
                   std::uint32_t* batches_done);
   void allocate(bool gathered_batches);
-  EpochOutcome run_lbfgs(Sums& sums, float learning_rate);
+  EpochOutcome run_lbfgs(const std::atomic<bool>& cancel, Sums& sums, float learning_rate);
   // Forward + loss + backward over rows [start, start + rows) of the (gathered) data at `params`.
   // With `grad_sq` (diagnostics on), also stores the squared global gradient norm there.
   LossSums step_gradients(const float* params, const float* x, Targets targets, int rows, float* grads,
