@@ -7,12 +7,13 @@ import path from 'node:path';
 
 import { ModelFileError, ModelFormatError } from './errors.js';
 
-function reason(error: unknown): string {
+/** `reading`: ENOENT means the file is missing; when saving, the file is created, so its folder is. */
+function reason(error: unknown, reading = false): string {
   const e = error as NodeJS.ErrnoException;
   const known: Record<string, string> = {
     EACCES: 'permission denied',
     EPERM: 'operation not permitted',
-    ENOENT: 'the directory does not exist',
+    ENOENT: reading ? 'no such file' : 'the directory does not exist',
     ENOTDIR: 'a part of the path is not a directory',
     EISDIR: 'the path is a directory',
     ENOSPC: 'no space left on the device',
@@ -146,14 +147,14 @@ export async function readModelFile(
     prefix = end === first.length ? first : await readAt(handle, 0, end);
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
+    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error, true)}`, resolved, { cause: error });
   }
   try {
     checkHeader(prefix, size);
     return await readAt(handle, 0, size);
   } catch (error) {
     if (error instanceof ModelFormatError) throw error;
-    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error)}`, resolved, { cause: error });
+    throw new ModelFileError(`cannot read the model file '${resolved}': ${reason(error, true)}`, resolved, { cause: error });
   } finally {
     await handle.close().catch(() => undefined);
   }

@@ -204,7 +204,7 @@ describe('load', () => {
 
   it('a missing file or a directory: ModelFileError; a partial file: ModelFormatError', async () => {
     const dir = newDir();
-    await expect(loadModel(path.join(dir, 'nope.safetensors'))).rejects.toThrow(/cannot read the model file .*nope.safetensors': the directory does not exist \(ENOENT\)/);
+    await expect(loadModel(path.join(dir, 'nope.safetensors'))).rejects.toThrow(/cannot read the model file .*nope.safetensors': no such file \(ENOENT\)/);
     await expect(loadModel(dir)).rejects.toBeInstanceOf(ModelFileError);
     const whole = new MLP({ inputs: 3, layers: [{ units: 2 }] }).toBuffer();
     writeFileSync(path.join(dir, 'half.safetensors'), whole.subarray(0, whole.length >> 1));
