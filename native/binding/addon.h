@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -12,33 +13,60 @@
 
 #include "core/gemm/gemm.h"
 #include "core/gemm/kernels.h"
+#include "core/util/aligned_buffer.h"
 #include "core/util/thread_pool.h"
 
 namespace mlpstream {
 
 class SessionWrap;
 
-// GEMM packing workspaces for the public BLAS calls, reused across calls so that a call does
-// not pay fresh pages (about 10 us per 4 KiB page on these VMs) for its packing buffers.
-// Shared with the async workers (shared_ptr), so a call still running when the environment
-// goes away keeps what it uses.
-class WorkspacePool {
+// Spare objects of one kind, reused across calls so that a call does not pay fresh pages
+// (about 10 us per 4 KiB page on these VMs) for its buffers: GEMM packing workspaces of the
+// public BLAS calls, and the input copies of the async calls. Shared with the async workers
+// (shared_ptr), so a call still running when the environment goes away keeps what it uses.
+template <typename T>
+class SparePool {
  public:
-  std::unique_ptr<GemmWorkspace> acquire() {
+  std::unique_ptr<T> acquire() {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (spare_.empty()) return std::make_unique<GemmWorkspace>();
-    auto w = std::move(spare_.back());
+    if (spare_.empty()) return std::make_unique<T>();
+    auto object = std::move(spare_.back());
     spare_.pop_back();
-    return w;
+    return object;
   }
-  void release(std::unique_ptr<GemmWorkspace> w) {
+  // Keeps a few (as many as calls that usually overlap); the rest are freed.
+  void release(std::unique_ptr<T> object) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (spare_.size() < 4) spare_.push_back(std::move(w));
+    if (spare_.size() < kKept) spare_.push_back(std::move(object));
   }
 
  private:
+  static constexpr std::size_t kKept = 4;
   std::mutex mutex_;
-  std::vector<std::unique_ptr<GemmWorkspace>> spare_;
+  std::vector<std::unique_ptr<T>> spare_;
+};
+
+using WorkspacePool = SparePool<GemmWorkspace>;
+using StagingPool = SparePool<AlignedBuffer<float>>;
+
+// A buffer of `count` floats from a StagingPool (a copy of `source` when given), returned to
+// the pool when this goes.
+class Staged {
+ public:
+  Staged(std::shared_ptr<StagingPool> pool, std::size_t count, const float* source = nullptr)
+      : pool_(std::move(pool)), buffer_(pool_->acquire()) {
+    buffer_->resize(count);
+    if (source != nullptr && count != 0) std::memcpy(buffer_->data(), source, count * sizeof(float));
+  }
+  Staged(const Staged&) = delete;
+  Staged& operator=(const Staged&) = delete;
+  ~Staged() { pool_->release(std::move(buffer_)); }
+  float* data() { return buffer_->data(); }
+  std::size_t size() const { return buffer_->size(); }
+
+ private:
+  std::shared_ptr<StagingPool> pool_;
+  std::unique_ptr<AlignedBuffer<float>> buffer_;
 };
 
 struct AddonData {
@@ -47,6 +75,8 @@ struct AddonData {
   // setThreads), shared by trainings, predictions and BLAS calls; joined by the cleanup hook.
   std::shared_ptr<ThreadPool> pool;
   std::shared_ptr<WorkspacePool> blas_workspaces = std::make_shared<WorkspacePool>();
+  // Input copies of predictAsync and sgemmAsync calls.
+  std::shared_ptr<StagingPool> staging = std::make_shared<StagingPool>();
   Napi::FunctionReference model_constructor;
   Napi::FunctionReference session_constructor;
   // Live training sessions, so the environment's cleanup hook can stop and join their

@@ -106,17 +106,13 @@ class SgemmWorker : public PromiseWorker {
   SgemmWorker(Napi::Env env, const GemmCall& g, Napi::Float32Array c_array, std::size_t c_offset)
       : PromiseWorker(env, "mlpstream.sgemmAsync"),
         call_(g),
-        c_offset_(c_offset) {
-    AddonData& data = addon_data(env);
-    kernels_ = data.kernels;
-    pool_ = data.pool;
-    workspaces_ = data.blas_workspaces;
-    a_.resize(g.a_span);
-    b_.resize(g.b_span);
-    c_.resize(g.c_span);
-    if (g.a_span != 0) std::memcpy(a_.data(), g.a.data, g.a_span * sizeof(float));
-    if (g.b_span != 0) std::memcpy(b_.data(), g.b.data, g.b_span * sizeof(float));
-    if (g.c_span != 0) std::memcpy(c_.data(), g.c.data, g.c_span * sizeof(float));
+        c_offset_(c_offset),
+        kernels_(addon_data(env).kernels),
+        pool_(addon_data(env).pool),
+        workspaces_(addon_data(env).blas_workspaces),
+        a_(addon_data(env).staging, g.a_span, g.a.data),
+        b_(addon_data(env).staging, g.b_span, g.b.data),
+        c_(addon_data(env).staging, g.c_span, g.c.data) {
     c_ref_ = Napi::Persistent(c_array);
   }
 
@@ -146,10 +142,10 @@ class SgemmWorker : public PromiseWorker {
  private:
   GemmCall call_;
   std::size_t c_offset_;
-  const KernelTable* kernels_ = nullptr;
+  const KernelTable* kernels_;
   std::shared_ptr<ThreadPool> pool_;
   std::shared_ptr<WorkspacePool> workspaces_;
-  AlignedBuffer<float> a_, b_, c_;
+  Staged a_, b_, c_;
   Napi::Reference<Napi::Float32Array> c_ref_;
 };
 

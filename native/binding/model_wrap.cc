@@ -58,12 +58,11 @@ class PredictWorker : public PromiseWorker {
   PredictWorker(Napi::Env env, std::shared_ptr<Model> model, const KernelTable& kernels, ThreadPool* pool,
                 const float* x, int rows)
       : PromiseWorker(env, "mlpstream.predictAsync"), model_(std::move(model)), kernels_(kernels), pool_(pool),
-        rows_(rows) {
-    const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().inputs());
-    input_.resize(n);
-    if (n != 0) std::memcpy(input_.data(), x, n * sizeof(float));
-    output_.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().outputs()));
-  }
+        rows_(rows),
+        input_(addon_data(env).staging,
+               static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().inputs()), x),
+        output_(addon_data(env).staging,
+                static_cast<std::size_t>(rows) * static_cast<std::size_t>(model_->architecture().outputs())) {}
 
   void Execute() override {
     try {
@@ -79,8 +78,8 @@ class PredictWorker : public PromiseWorker {
   const KernelTable& kernels_;
   ThreadPool* pool_;
   int rows_;
-  AlignedBuffer<float> input_;
-  AlignedBuffer<float> output_;
+  Staged input_;
+  Staged output_;
 };
 
 }  // namespace

@@ -407,8 +407,10 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
   const bool packing = P.pack_a || P.pack_b;
   int tasks = parts;
   if (packing) {
-    // One packing slot per task; a task packs its own blocks.
-    if (workspace.slots() < 1) workspace.reserve(threads);
+    // One packing slot per task; a task packs its own blocks. A workspace first used with
+    // fewer threads grows here once (setThreads raised the count); the training loop reserves
+    // its slots before the first step, so this never allocates inside a step.
+    if (workspace.slots() < threads) workspace.reserve(threads);
     tasks = parts = std::min(parts, workspace.slots());
   } else if (parts > 1) {
     // Nothing to pack: hand out smaller pieces (about 4 per thread) so that a thread that
