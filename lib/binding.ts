@@ -121,6 +121,8 @@ export interface EpilogueSpec {
 /** Kernel entry points per ISA, for the test suite only. */
 export interface NativeTesting {
   isaSupported(isa: string): boolean;
+  /** x86 builds only: the CPUID/XCR0 detection that Windows builds use (native/core/gemm/cpuid.cc). */
+  cpuidSupported?(isa: string): boolean;
   activationForward(isa: string, kind: number, slope: number, x: Float32Array): Float32Array;
   activationBackward(isa: string, kind: number, slope: number, y: Float32Array, dy: Float32Array): Float32Array;
   softmaxRows(isa: string, z: Float32Array, rows: number, cols: number): Float32Array;

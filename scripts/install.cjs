@@ -52,8 +52,9 @@ function howToGetThem() {
   }
   if (process.platform === 'win32') {
     return [
-      '  Windows: install Visual Studio Build Tools with "Desktop development with C++"',
-      '  (https://visualstudio.microsoft.com/visual-cpp-build-tools/) and CMake (winget install Kitware.CMake)',
+      "  Windows: Visual Studio 2022 Build Tools with the 'C++ Clang tools for Windows' component",
+      '  (https://visualstudio.microsoft.com/visual-cpp-build-tools/: "Desktop development with C++",',
+      '  then that optional component), and CMake (winget install Kitware.CMake)',
     ];
   }
   return [
@@ -100,9 +101,10 @@ if (missing.length > 0) {
 }
 
 const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
+// On Windows the compiler is clang-cl (Visual Studio's ClangCL toolset): cl.exe cannot compile the kernels.
+const toolset = process.platform === 'win32' ? ['--toolset', 'ClangCL'] : [];
+const build = spawnSync(process.execPath, [cmakeJs, 'compile', ...toolset], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
-  fail([
-    `${tag} the source build failed (cmake-js output above). It needs CMake 3.19+ and a C++17 compiler (GCC 12+ or Clang):`,
-  ]);
+  const compiler = process.platform === 'win32' ? "clang-cl (Visual Studio 2022's ClangCL toolset)" : 'a C++17 compiler (GCC 12+ or Clang)';
+  fail([`${tag} the source build failed (cmake-js output above). It needs CMake 3.19+ and ${compiler}:`]);
 }

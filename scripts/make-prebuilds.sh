@@ -10,7 +10,10 @@ napi=$(node -p "require('./package.json').binary.napi_versions[0]")
 # Alpine's musl binaries go beside the glibc ones, under a name of their own.
 libc=()
 if [ -f /etc/alpine-release ]; then libc=(--libc musl); fi
+# Windows: clang-cl, Visual Studio's ClangCL toolset (cl.exe cannot compile the kernels).
+toolset=()
+if [ "$(node -p process.platform)" = win32 ]; then toolset=(--toolset ClangCL); fi
 rm -rf build-prebuild
-npx cmake-js compile -O build-prebuild --CDMLPSTREAM_WERROR=ON
+npx cmake-js compile -O build-prebuild --CDMLPSTREAM_WERROR=ON ${toolset[@]+"${toolset[@]}"}
 npx pkg-prebuilds-copy --baseDir build-prebuild/Release --source mlpstream.node --name mlpstream --strip --napi_version "$napi" ${libc[@]+"${libc[@]}"}
 ls -l prebuilds/*/

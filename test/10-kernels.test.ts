@@ -479,6 +479,15 @@ describe('kernel selection', () => {
     expect(kernelNameWith('bogus')).toBe(best);
   });
 
+  // Windows builds detect the CPU with CPUID/XCR0 (cpuid.cc) instead of __builtin_cpu_supports;
+  // where the latter is what cpu_supports uses (Linux, macOS), the two must agree.
+  it.skipIf(testing.cpuidSupported === undefined)('the CPUID detection agrees with __builtin_cpu_supports', () => {
+    for (const isa of ['portable', 'avx2', 'avx512']) {
+      expect({ isa, cpuid: testing.cpuidSupported!(isa) }).toEqual({ isa, cpuid: testing.isaSupported(isa) });
+    }
+    expect(() => testing.cpuidSupported!('sse9')).toThrow(RangeError);
+  });
+
   it('reports every table this build has and the CPU runs', () => {
     expect(ISAS).toContain('portable');
     for (const isa of ISAS) expect(testing.gemmBlocking(isa).mr).toBeGreaterThan(0);

@@ -55,6 +55,20 @@ Napi::Value isa_supported(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ok && kernels_for(name == "avx512" ? Isa::kAvx512 : name == "avx2" ? Isa::kAvx2 : Isa::kPortable).name == name);
 }
 
+#if defined(MLPSTREAM_X86)
+// cpuidSupported(isa): the answer of cpuid.cc (CPUID and XCR0 read directly, the Windows
+// builds' detection), for comparison with cpu_supports where that is __builtin_cpu_supports.
+Napi::Value cpuid_supported(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) convert::throw_type(info.Env(), "isa must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  Isa isa = Isa::kPortable;
+  if (name == "avx2") isa = Isa::kAvx2;
+  else if (name == "avx512") isa = Isa::kAvx512;
+  else if (name != "portable") convert::throw_range(info.Env(), "unknown isa " + name);
+  return Napi::Boolean::New(info.Env(), cpuid_supports(isa));
+}
+#endif
+
 Napi::Value activation_forward(const Napi::CallbackInfo& info) {
   const KernelTable& k = table(info[0]);
   auto x = convert::float32_array(info[3], "x");
@@ -495,6 +509,9 @@ Napi::Value gemm_blocking(const Napi::CallbackInfo& info) {
 void init_testing(Napi::Env env, Napi::Object exports) {
   Napi::Object testing = Napi::Object::New(env);
   testing.Set("isaSupported", Napi::Function::New<isa_supported>(env));
+#if defined(MLPSTREAM_X86)
+  testing.Set("cpuidSupported", Napi::Function::New<cpuid_supported>(env));
+#endif
   testing.Set("activationForward", Napi::Function::New<activation_forward>(env));
   testing.Set("activationBackward", Napi::Function::New<activation_backward>(env));
   testing.Set("softmaxRows", Napi::Function::New<softmax_rows>(env));

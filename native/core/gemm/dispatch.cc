@@ -106,7 +106,10 @@ std::size_t gemm_packed_b_floats() {
 }
 
 bool cpu_supports(Isa isa) {
-#if defined(MLPSTREAM_X86) && (defined(__GNUC__) || defined(__clang__))
+#if defined(MLPSTREAM_X86) && defined(_WIN32)
+  // __builtin_cpu_supports would need compiler-rt's __cpu_model, which MSVC's linker lacks.
+  return cpuid_supports(isa);
+#elif defined(MLPSTREAM_X86)
   __builtin_cpu_init();
   switch (isa) {
     case Isa::kPortable: return true;

@@ -354,7 +354,8 @@ void sgemm(const KernelTable& kernels, GemmWorkspace& workspace, ThreadPool* poo
   if (m <= 0 || n <= 0) return;
   if (k < 0) k = 0;
   if (alpha == 0.0f) k = 0;  // BLAS: A and B are not read; C = beta * C (then the epilogue)
-  if (path == GemmPath::kAuto && static_cast<long>(m) * n * std::max(k, 1) <= kGemmTinyMacs) {
+  // 64-bit: m * n * k of big layers exceeds 2^31, and long is 32 bits on Windows.
+  if (path == GemmPath::kAuto && static_cast<std::int64_t>(m) * n * std::max(k, 1) <= kGemmTinyMacs) {
     gemm_tiny(kernels, trans_a == Transpose::kYes, trans_b == Transpose::kYes, m, n, k, alpha, a, lda, b, ldb, beta, c,
               ldc, epilogue);
     return;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/gemm/kernels.h"
@@ -43,7 +44,7 @@ inline constexpr double kGemmMinFlopsPerPart = 1.0e6;
 // Products of at most this many multiply-adds (XOR's 4x4x2 layers) take a plain loop: below
 // it the driver's set-up and a 12x32 micro-tile for a handful of outputs cost more than the
 // arithmetic. Chosen on the 2-4-1 XOR network (W3), where it halved the native epoch time.
-inline constexpr long kGemmTinyMacs = 512;
+inline constexpr std::int64_t kGemmTinyMacs = 512;
 
 // Applies the epilogue to one finished row segment c[0..n) of row i (reference semantics;
 // kernels apply it in registers). Used for the k == 0 / alpha == 0 case.

@@ -169,6 +169,10 @@ const KernelTable& select_kernels();
 // The table for one ISA; falls back to the best supported lower ISA if the CPU lacks it.
 const KernelTable& kernels_for(Isa isa);
 bool cpu_supports(Isa isa);
+#if defined(MLPSTREAM_X86)
+// cpu_supports read from CPUID and XCR0 directly (cpuid.cc): what Windows builds use.
+bool cpuid_supports(Isa isa);
+#endif
 
 // C = epilogue(alpha * op(A) * op(B) + beta * C); op(A) is m x k, op(B) is k x n.
 // beta == 0 means C is never read (it may hold NaN). Results do not depend on the pool's

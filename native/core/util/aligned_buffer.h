@@ -15,6 +15,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(_WIN32)
+#include <malloc.h>
+#endif
 
 namespace mlpstream {
 
@@ -55,7 +58,7 @@ class AlignedBuffer {
     if (count > capacity_) {
       release();
       std::size_t bytes = (count * sizeof(T) + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
-      void* p = std::aligned_alloc(kBufferAlignment, bytes);
+      void* p = allocate(bytes);
       if (p == nullptr) throw std::bad_alloc();
       data_ = static_cast<T*>(p);
       capacity_ = count;
@@ -80,9 +83,25 @@ class AlignedBuffer {
  private:
   void release() {
     if (data_ != nullptr) return_pages(data_, capacity_ * sizeof(T));
-    std::free(data_);
+    deallocate(data_);
     data_ = nullptr;
     size_ = capacity_ = 0;
+  }
+  // Windows' C runtime has no aligned_alloc (free() could not release its blocks); it has
+  // _aligned_malloc, whose blocks only _aligned_free releases.
+  static void* allocate(std::size_t bytes) {
+#if defined(_WIN32)
+    return _aligned_malloc(bytes, kBufferAlignment);
+#else
+    return std::aligned_alloc(kBufferAlignment, bytes);
+#endif
+  }
+  static void deallocate(void* p) {
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    std::free(p);
+#endif
   }
   // Hands a big buffer's pages back to the kernel a few megabytes at a time before free()
   // unmaps it. Unmapping hundreds of megabytes in one call holds the process's memory-map lock

@@ -14,6 +14,17 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX  // windows.h would otherwise define min and max as macros
+#endif
+#include <windows.h>
+
+#include <vector>
+#endif
 
 namespace mlpstream {
 
@@ -203,6 +214,24 @@ int default_thread_count() {
     }
     if (!cores.empty()) return static_cast<int>(cores.size());
     if (allowed > 0) return allowed;
+  }
+#elif defined(_WIN32)
+  // The same count: one RelationProcessorCore record per physical core, whose mask lists its
+  // logical processors; a core counts if the process may run on one of them. (This API sees
+  // the calling thread's processor group only, 64 logical processors at most.)
+  DWORD_PTR allowed = 0, system_mask = 0;
+  DWORD bytes = 0;
+  if (GetProcessAffinityMask(GetCurrentProcess(), &allowed, &system_mask) && allowed != 0 &&
+      !GetLogicalProcessorInformation(nullptr, &bytes) && GetLastError() == ERROR_INSUFFICIENT_BUFFER) {
+    std::vector<SYSTEM_LOGICAL_PROCESSOR_INFORMATION> records(bytes / sizeof(SYSTEM_LOGICAL_PROCESSOR_INFORMATION));
+    if (GetLogicalProcessorInformation(records.data(), &bytes)) {
+      records.resize(bytes / sizeof(SYSTEM_LOGICAL_PROCESSOR_INFORMATION));
+      int cores = 0;
+      for (const auto& r : records) {
+        if (r.Relationship == RelationProcessorCore && (r.ProcessorMask & allowed) != 0) ++cores;
+      }
+      if (cores > 0) return cores;
+    }
   }
 #endif
   unsigned n = std::thread::hardware_concurrency();
