@@ -9,5 +9,6 @@ npx cmake-js compile -O build-asan --CDMLPSTREAM_SANITIZE=ON
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export MLPSTREAM_ADDON_PATH=build-asan/Release/mlpstream.node
+# Absolute: the command-line tests run their commands from temporary folders.
+export MLPSTREAM_ADDON_PATH="$PWD/build-asan/Release/mlpstream.node"
 exec npx vitest run "$@"

@@ -42,7 +42,8 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
 function cleanEnv(pathValue = process.env.PATH ?? ''): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(key) && key !== 'INIT_CWD') env[key] = value;
+    // MLPSTREAM_ADDON_PATH (the sanitizer run's addon) would take the place of the installed one.
+    if (!/^npm_/i.test(key) && key !== 'INIT_CWD' && key !== 'MLPSTREAM_ADDON_PATH') env[key] = value;
   }
   env.PATH = pathValue;
   return env;
