@@ -277,7 +277,8 @@ export async function train(argv: string[]): Promise<number> {
   // native restoreBest applies only to a run that finishes.) Without validation the model
   // itself holds the last completed epoch, and one run does.
   const runs = validation ? s.epochs : 1;
-  let best: { model: MLP; metrics: EpochMetrics; wallMs: number } | undefined;
+  // The best epoch's model as file bytes: only the one finally chosen is parsed back.
+  let best: { bytes: Buffer; metrics: EpochMetrics; wallMs: number } | undefined;
   let interrupted = false;
   const started = performance.now();
   const progress = createProgress(s.epochs, started);
@@ -303,7 +304,7 @@ export async function train(argv: string[]): Promise<number> {
         history.push(m);
         progress.epoch(m);
         if (validation && m.valLoss !== undefined && (!best || m.valLoss < best.metrics.valLoss!)) {
-          best = { model: MLP.fromBuffer(model.toBuffer()), metrics: m, wallMs: performance.now() - started };
+          best = { bytes: model.toBuffer(), metrics: m, wallMs: performance.now() - started };
         }
       }
     }
@@ -323,8 +324,8 @@ export async function train(argv: string[]): Promise<number> {
     console.log('interrupted before the first epoch ended: nothing saved');
     return 130;
   }
-  const chosen = best ?? { model: MLP.fromBuffer(model.toBuffer()), metrics: last, wallMs: performance.now() - started };
-  const saved = chosen.model;
+  const chosen = best ?? { bytes: model.toBuffer(), metrics: last, wallMs: performance.now() - started };
+  const saved = MLP.fromBuffer(chosen.bytes);
   if (task.kind === 'regression') foldTargetScale(saved, task.mean, task.std);
   saved.trainingSummary = { ...summaryOf(saved.trainingSummary, chosen.metrics, s, table.rows), durationMs: chosen.wallMs };
   await saved.save(s.out);

@@ -132,13 +132,16 @@ void Trainer::allocate(bool gathered_batches) {
   }
   grad_sq_sum_.assign(arch_.depth(), 0.0);
   grad_slices_.clear();
+  layer_first_slice_.clear();
   for (std::size_t l = 0; l < arch_.depth(); ++l) {
+    layer_first_slice_.push_back(grad_slices_.size());
     const LayerLayout& layout = arch_.layout(l);
     const std::size_t count = static_cast<std::size_t>(layout.fan_in + 1) * static_cast<std::size_t>(layout.units);
     for (std::size_t at = 0; at < count; at += kGradSlice) {
-      grad_slices_.push_back({l, layout.weight_offset + at, std::min(kGradSlice, count - at)});
+      grad_slices_.push_back({layout.weight_offset + at, std::min(kGradSlice, count - at)});
     }
   }
+  layer_first_slice_.push_back(grad_slices_.size());
   grad_slice_sums_.assign(grad_slices_.size(), 0.0);
   saturated_count_.assign(arch_.depth(), 0.0);
   unit_active_.resize(arch_.depth());
@@ -185,9 +188,7 @@ double Trainer::accumulate_diagnostics(int rows, const float* grads) {
   for (std::size_t l = 0; l < arch_.depth(); ++l) {
     const LayerLayout& layout = arch_.layout(l);
     double layer_sq = 0;
-    for (std::size_t t = 0; t < grad_slices_.size(); ++t) {
-      if (grad_slices_[t].layer == l) layer_sq += grad_slice_sums_[t];
-    }
+    for (std::size_t t = layer_first_slice_[l]; t < layer_first_slice_[l + 1]; ++t) layer_sq += grad_slice_sums_[t];
     grad_sq_sum_[l] += layer_sq;
     total += layer_sq;
     const Activation kind = arch_.layer(l).activation.kind;

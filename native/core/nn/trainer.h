@@ -136,6 +136,8 @@ class Trainer {
   // Adds one step's per-layer statistics; returns the step's squared global gradient norm
   // (the sum of the layers', so clipping and the epoch's gradNorm need no second pass).
   double accumulate_diagnostics(int rows, const float* grads);
+  // Squared sums of every gradient slice into grad_slice_sums_ (over the pool when worth it).
+  void layer_gradient_sums(const float* grads);
   void clip(float* grads, double grad_sq) const;
   void finish_metrics(EpochMetrics& metrics, const Sums& sums, float learning_rate);
   void update_early_stopping(EpochMetrics& metrics);
@@ -171,14 +173,14 @@ class Trainer {
   std::int64_t best_epoch_ = 0;
   std::int64_t wait_ = 0;
   AlignedBuffer<float> best_params_;
-  void layer_gradient_sums(const float* grads);
   // Diagnostics accumulated over one epoch.
   struct GradSlice {
-    std::size_t layer;
     std::size_t begin;
     std::size_t count;
   };
+  // In layer order: layer l owns slices [layer_first_slice_[l], layer_first_slice_[l + 1]).
   std::vector<GradSlice> grad_slices_;
+  std::vector<std::size_t> layer_first_slice_;
   std::vector<double> grad_slice_sums_;
   std::vector<double> grad_sq_sum_;
   std::vector<AlignedBuffer<std::uint8_t>> unit_active_;
